@@ -1,0 +1,357 @@
+/**
+ * The event store: atomic, idempotent appends with optimistic concurrency, and
+ * ordered reads that never skip an event that commits late.
+ *
+ * - `append` checks the expected version, the event ids and inserts every event in
+ *   ONE statement; inline projections then run in the same transaction.
+ * - Reads in global order are gated by `pg_snapshot_xmin`: a row is only handed out
+ *   once every transaction that could still commit below it has finished, and the
+ *   checkpoint is the pair (transaction_id, position).
+ */
+import { Context, Effect, Layer, Result, Schema } from "effect"
+import { sql } from "kysely"
+import { type DomainEvent, type EventCodec, eventCodec } from "../../events/index.ts"
+import { Database, type SqlError } from "../db/Database.ts"
+import { textArray } from "../db/sql.ts"
+import type { Projection } from "./Projection.ts"
+
+/** `number` = the stream's current version (0 = no stream yet). */
+export type ExpectedVersion = number | "no-stream" | "exists" | "any"
+
+export interface EventMetadata {
+  readonly correlationId?: string | undefined
+  readonly causationId?: string | undefined
+  readonly userId?: string | undefined
+}
+
+export interface AppendOptions extends EventMetadata {
+  readonly expectedVersion: ExpectedVersion
+  /** One id per event. Deterministic ids make a retried append a no-op; default: random. */
+  readonly eventIds?: ReadonlyArray<string>
+}
+
+export interface RecordedEvent<E = DomainEvent> {
+  readonly eventId: string
+  readonly streamId: string
+  /** 1-based version of the event in its stream. */
+  readonly version: number
+  readonly position: number
+  readonly transactionId: string
+  readonly type: string
+  readonly event: E
+  readonly metadata: EventMetadata
+  readonly recordedAt: Date
+}
+
+export interface AppendResult {
+  readonly streamId: string
+  /** The stream's version after the append. */
+  readonly version: number
+  readonly events: ReadonlyArray<RecordedEvent>
+  /** True when every event id was already stored with the same content: nothing was written. */
+  readonly alreadyAppended: boolean
+}
+
+/** Where a global reader is: the last (transaction_id, position) it has processed. */
+export interface Checkpoint {
+  readonly transactionId: string
+  readonly position: number
+}
+export const startOfTime: Checkpoint = { transactionId: "0", position: 0 }
+
+export interface ReadAllOptions {
+  readonly after?: Checkpoint
+  readonly category?: string
+  readonly correlationId?: string
+  readonly types?: ReadonlyArray<string>
+  readonly limit?: number
+}
+
+export interface ReadCommittedOptions {
+  readonly afterPosition?: number
+  readonly correlationId?: string
+  readonly types?: ReadonlyArray<string>
+  readonly limit?: number
+}
+
+export class WrongExpectedVersion extends Schema.TaggedError<WrongExpectedVersion>()("WrongExpectedVersion", {
+  streamId: Schema.String,
+  expected: Schema.String,
+  actual: Schema.Int
+}) {
+  override get message() {
+    return `stream ${this.streamId}: expected version ${this.expected}, actual ${this.actual}`
+  }
+}
+
+export class IdempotencyConflict extends Schema.TaggedError<IdempotencyConflict>()("IdempotencyConflict", {
+  streamId: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `stream ${this.streamId}: ${this.reason}`
+  }
+}
+
+export type AppendError = WrongExpectedVersion | IdempotencyConflict | SqlError
+
+export class EventStore extends Context.Service<EventStore, {
+  append(
+    streamId: string,
+    events: ReadonlyArray<DomainEvent>,
+    options: AppendOptions
+  ): Effect.Effect<AppendResult, AppendError>
+  /** Events of one stream in version order, from `fromVersion` (inclusive, default 1). */
+  readStream(
+    streamId: string,
+    options?: { readonly fromVersion?: number; readonly limit?: number }
+  ): Effect.Effect<ReadonlyArray<RecordedEvent>, SqlError>
+  /** The stream's current version; 0 when it does not exist. */
+  streamVersion(streamId: string): Effect.Effect<number, SqlError>
+  /** Committed events after a checkpoint, in global order, never skipping a late commit. */
+  readAll(options?: ReadAllOptions): Effect.Effect<{
+    readonly events: ReadonlyArray<RecordedEvent>
+    readonly checkpoint: Checkpoint
+  }, SqlError>
+  /** One event by id, if stored. */
+  readEvent(eventId: string): Effect.Effect<RecordedEvent | undefined, SqlError>
+  /** Several events by id, in one query: the stored ones, by id. */
+  readEvents(eventIds: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, RecordedEvent>, SqlError>
+  /**
+   * Committed events in position order — which, unlike the tailing order, always
+   * follows each stream's versions — without waiting for older transactions. For
+   * audit reads and rebuilds, not for tailing.
+   */
+  readCommitted(options?: ReadCommittedOptions): Effect.Effect<ReadonlyArray<RecordedEvent>, SqlError>
+}>()("app/eventstore/EventStore") {
+  static readonly layer = (options: { readonly inline?: ReadonlyArray<Projection>; readonly codec?: EventCodec } = {}) =>
+    Layer.effect(EventStore, Effect.map(Database, (db) => makeEventStore(db, options)))
+}
+
+interface EventRow {
+  readonly position: number | string
+  readonly transaction_id: string
+  readonly event_id: string
+  readonly stream_id: string
+  readonly version: number
+  readonly type: string
+  readonly schema_version: number
+  readonly data: Record<string, unknown>
+  readonly metadata: EventMetadata
+  readonly recorded_at: Date | string
+}
+
+const eventColumns = sql.raw(
+  "position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, type, schema_version, data, metadata, recorded_at"
+)
+
+export const makeEventStore = (
+  db: Database["Service"],
+  options: { readonly inline?: ReadonlyArray<Projection>; readonly codec?: EventCodec } = {}
+): EventStore["Service"] => {
+  const codec = options.codec ?? eventCodec
+  const inline = options.inline ?? []
+
+  const toRecorded = (row: EventRow): RecordedEvent => {
+    const decoded = codec.decode({ type: row.type, schemaVersion: row.schema_version, data: row.data })
+    if (Result.isFailure(decoded)) {
+      throw new Error(`event ${row.event_id} (${row.stream_id}@${row.version}) cannot be decoded: ${decoded.failure}`)
+    }
+    return {
+      eventId: row.event_id,
+      streamId: row.stream_id,
+      version: row.version,
+      position: Number(row.position),
+      transactionId: row.transaction_id,
+      type: row.type,
+      event: decoded.success,
+      metadata: row.metadata,
+      recordedAt: new Date(row.recorded_at)
+    }
+  }
+  // A row that does not decode is a deployment error (unknown type, missing upcaster): a defect.
+  const decodeRows = (rows: ReadonlyArray<EventRow>) => Effect.sync(() => rows.map(toRecorded))
+
+  const append = Effect.fn("EventStore.append")(function*(
+    streamId: string,
+    events: ReadonlyArray<DomainEvent>,
+    options: AppendOptions
+  ) {
+    if (events.length === 0) {
+      const version = yield* streamVersion(streamId)
+      return { streamId, version, events: [], alreadyAppended: false } satisfies AppendResult
+    }
+    const ids = options.eventIds ?? events.map(() => crypto.randomUUID())
+    if (ids.length !== events.length || new Set(ids).size !== ids.length) {
+      return yield* Effect.die(new Error("append: one distinct event id per event"))
+    }
+    const metadata: EventMetadata = {
+      ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
+      ...(options.causationId !== undefined ? { causationId: options.causationId } : {}),
+      ...(options.userId !== undefined ? { userId: options.userId } : {})
+    }
+    const encoded = events.map((event, i) => ({ eventId: ids[i], ...codec.encode(event), metadata }))
+    const n = events.length
+    const expected = options.expectedVersion === 0 ? "no-stream" : options.expectedVersion
+
+    const existing = sql`existing as (
+      select ${eventColumns} from events
+      where event_id = any(${textArray(ids)}::uuid[])
+    )`
+    const bump = expected === "any"
+      ? sql`bump as (
+          insert into streams as s (stream_id, version) select ${streamId}, ${n}::int where not exists (select 1 from existing)
+          on conflict (stream_id) do update set version = s.version + excluded.version, updated_at = now()
+          returning s.version)`
+      : expected === "no-stream"
+      ? sql`bump as (
+          insert into streams (stream_id, version) select ${streamId}, ${n}::int where not exists (select 1 from existing)
+          on conflict (stream_id) do nothing
+          returning version)`
+      : expected === "exists"
+      ? sql`bump as (
+          update streams set version = version + ${n}::int, updated_at = now()
+          where stream_id = ${streamId} and not exists (select 1 from existing)
+          returning version)`
+      : sql`bump as (
+          update streams set version = version + ${n}::int, updated_at = now()
+          where stream_id = ${streamId} and version = ${expected}::int and not exists (select 1 from existing)
+          returning version)`
+
+    const statement = sql<{ existing: Array<EventRow>; inserted: Array<EventRow>; current_version: number | null }>`
+      with ${existing}, ${bump},
+      inserted as (
+        insert into events (event_id, stream_id, version, type, schema_version, data, metadata, correlation_id, causation_id, user_id)
+        select (e.value->>'eventId')::uuid, ${streamId}, bump.version - ${n}::int + e.ord::int,
+               e.value->>'type', (e.value->>'schemaVersion')::int, e.value->'data', e.value->'metadata',
+               ${options.correlationId ?? null}::text, ${options.causationId ?? null}::text, ${options.userId ?? null}::text
+        from bump, jsonb_array_elements(${JSON.stringify(encoded)}::text::jsonb) with ordinality as e(value, ord)
+        order by e.ord
+        returning ${eventColumns}
+      )
+      select
+        (select coalesce(json_agg(x), '[]'::json) from existing x) as existing,
+        (select coalesce(json_agg(i order by i.version), '[]'::json) from inserted i) as inserted,
+        (select version from streams where stream_id = ${streamId}) as current_version`
+
+    const run = Effect.gen(function*() {
+      const { rows } = yield* db.query((q) => statement.execute(q))
+      const result = rows[0]!
+      if (result.existing.length > 0) return yield* idempotentOutcome(streamId, ids, encoded, result.existing)
+      if (result.inserted.length === 0) {
+        return yield* new WrongExpectedVersion({
+          streamId,
+          expected: String(options.expectedVersion),
+          actual: result.current_version ?? 0
+        })
+      }
+      const recorded = yield* decodeRows(result.inserted)
+      yield* applyInline(recorded)
+      return { streamId, version: recorded[recorded.length - 1]!.version, events: recorded, alreadyAppended: false }
+    })
+    return yield* (inline.length > 0 ? db.transaction(run) : run)
+  })
+
+  /** Same ids, same stream, same types and data, in order: a retry. Anything else: a conflict. */
+  const idempotentOutcome = (
+    streamId: string,
+    ids: ReadonlyArray<string>,
+    encoded: ReadonlyArray<{ type: string; data: Record<string, unknown> }>,
+    existingRows: ReadonlyArray<EventRow>
+  ) =>
+    Effect.gen(function*() {
+      const byId = new Map(existingRows.map((r) => [r.event_id, r]))
+      const rows = ids.map((id) => byId.get(id))
+      const matches = rows.every((row, i) =>
+        row !== undefined && row.stream_id === streamId && row.type === encoded[i]!.type &&
+        sameJson(row.data, encoded[i]!.data) && (i === 0 || row.version === rows[i - 1]!.version + 1)
+      )
+      if (!matches) {
+        return yield* new IdempotencyConflict({
+          streamId,
+          reason: rows.some((r) => r === undefined)
+            ? `${existingRows.length} of ${ids.length} event ids are already stored (partial retry)`
+            : "event ids are already stored with other content or in another stream"
+        })
+      }
+      const recorded = yield* decodeRows(rows as Array<EventRow>)
+      return { streamId, version: recorded[recorded.length - 1]!.version, events: recorded, alreadyAppended: true }
+    })
+
+  const applyInline = (recorded: ReadonlyArray<RecordedEvent>) =>
+    Effect.forEach(inline, (projection) => {
+      const handled = recorded.filter((e) => projection.handles.includes(e.type))
+      return handled.length > 0 ? projection.apply(handled) : Effect.void
+    }, { discard: true }).pipe(Effect.provideService(Database, db))
+
+  const streamVersion = (streamId: string) =>
+    db.query((q) => q.selectFrom("streams").select("version").where("stream_id", "=", streamId).executeTakeFirst())
+      .pipe(Effect.map((row) => row?.version ?? 0))
+
+  const readStream = Effect.fn("EventStore.readStream")(function*(
+    streamId: string,
+    options: { readonly fromVersion?: number; readonly limit?: number } = {}
+  ) {
+    const { rows } = yield* db.query((q) =>
+      sql<EventRow>`select ${eventColumns} from events
+        where stream_id = ${streamId} and version >= ${options.fromVersion ?? 1}::int
+        order by version limit ${options.limit ?? 1_000_000}::int`.execute(q)
+    )
+    return yield* decodeRows(rows)
+  })
+
+  const readAll = Effect.fn("EventStore.readAll")(function*(options: ReadAllOptions = {}) {
+    const after = options.after ?? startOfTime
+    const filters = [
+      options.category !== undefined ? sql`and category = ${options.category}` : sql``,
+      options.correlationId !== undefined ? sql`and correlation_id = ${options.correlationId}` : sql``,
+      typesFilter(options.types)
+    ]
+    const { rows } = yield* db.query((q) =>
+      sql<EventRow>`select ${eventColumns} from events
+        where (transaction_id, position) > (${after.transactionId}::text::xid8, ${after.position}::bigint)
+          and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${sql.join(filters, sql` `)}
+        order by transaction_id, position
+        limit ${options.limit ?? 1000}::int`.execute(q)
+    )
+    const events = yield* decodeRows(rows)
+    const last = events[events.length - 1]
+    return { events, checkpoint: last ? { transactionId: last.transactionId, position: last.position } : after }
+  })
+
+  const readEvents = (eventIds: ReadonlyArray<string>) =>
+    db.query((q) =>
+      sql<EventRow>`select ${eventColumns} from events where event_id = any(${textArray(eventIds)}::uuid[])`.execute(q)
+    ).pipe(
+      Effect.flatMap(({ rows }) => decodeRows(rows)),
+      Effect.map((events) => new Map(events.map((e) => [e.eventId, e])))
+    )
+
+  const readEvent = (eventId: string) => Effect.map(readEvents([eventId]), (found) => found.get(eventId))
+
+  const readCommitted = (options: ReadCommittedOptions = {}) =>
+    db.query((q) =>
+      sql<EventRow>`select ${eventColumns} from events
+        where position > ${options.afterPosition ?? 0}::bigint
+          ${options.correlationId !== undefined ? sql`and correlation_id = ${options.correlationId}` : sql``}
+          ${typesFilter(options.types)}
+        order by position limit ${options.limit ?? 1_000_000}::int`.execute(q)
+    ).pipe(Effect.flatMap(({ rows }) => decodeRows(rows)))
+
+  return EventStore.of({ append, readStream, streamVersion, readAll, readEvent, readEvents, readCommitted })
+}
+
+const typesFilter = (types: ReadonlyArray<string> | undefined) =>
+  types === undefined ? sql`` : sql`and type in (select jsonb_array_elements_text(${JSON.stringify(types)}::text::jsonb))`
+
+/** JSON equality that ignores key order (jsonb does not keep it). */
+const sameJson = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const ka = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined)
+  const kb = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined)
+  return ka.length === kb.length &&
+    ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+}
