@@ -1,0 +1,23 @@
+/**
+ * The lead source the application runs with, chosen by LEAD_SOURCE: `fake` (default,
+ * configured by FAKE_*) or `unipile` (needs UNIPILE_DSN and UNIPILE_API_KEY; start-up
+ * fails with a ConfigError naming the missing variable).
+ */
+import { Config, Effect, Layer } from "effect"
+import { FakeLeadSource } from "./FakeLeadSource.ts"
+import type { LeadSource } from "./LeadSource.ts"
+import { UnipileLeadSource } from "./UnipileLeadSource.ts"
+
+export * from "./LeadSource.ts"
+export { FakeLeadSource, fakeSearchPeople, makeFakeLeadSource } from "./FakeLeadSource.ts"
+export type { FakeLeadSourceOptions } from "./FakeLeadSource.ts"
+export { makeUnipileLeadSource, UnipileLeadSource } from "./UnipileLeadSource.ts"
+export type { UnipileOptions } from "./UnipileLeadSource.ts"
+
+/** Which implementation LEAD_SOURCE selects. */
+export const leadSourceKindConfig = Config.Literals(["fake", "unipile"], "LEAD_SOURCE").pipe(Config.withDefault("fake"))
+
+/** `LeadSource` as configured by LEAD_SOURCE. */
+export const LeadSourceLive: Layer.Layer<LeadSource, Config.ConfigError> = Layer.unwrap(
+  Effect.map(leadSourceKindConfig, (kind) => kind === "unipile" ? UnipileLeadSource.layerConfig : FakeLeadSource.layerConfig)
+)
