@@ -1,0 +1,66 @@
+/**
+ * The application, assembled: services over one Database, the HTTP app, and the
+ * start-up work (heal the outbox, create the demo user on an empty embedded database).
+ * main.ts serves it on PORT; the tests serve the same thing on an ephemeral port.
+ */
+import { NodeHttpServer } from "@effect/platform-node"
+import { Config, Effect, Layer } from "effect"
+import { HttpRouter } from "effect/http"
+import { createServer } from "node:http"
+import { inlineProjections } from "../projections/index.ts"
+import { Accounts } from "./accounts/Accounts.ts"
+import { Credits } from "./credits/Credits.ts"
+import { Database } from "./db/Database.ts"
+import { EventStore } from "./eventstore/EventStore.ts"
+import { HttpApp } from "./http/server.ts"
+import { Imports } from "./imports/Imports.ts"
+import { LocalRunSignal, LocalTaskQueue } from "./imports/LocalTaskQueue.ts"
+import { TaskQueue } from "./imports/TaskQueue.ts"
+import { TriggerTaskQueue } from "./imports/TriggerTaskQueue.ts"
+import { LeadSourceLive } from "./leads/index.ts"
+import { Lists } from "./lists/Lists.ts"
+import { ImportStages } from "./pipeline/ImportStages.ts"
+import { LocalEngine } from "./pipeline/LocalEngine.ts"
+
+const engineConfig = Config.Literals(["local", "trigger"], "TASK_ENGINE").pipe(Config.withDefault("local" as const))
+
+/** TASK_ENGINE: `local` (default, in-process) or `trigger` (Trigger.dev). */
+export const TaskQueueLive: Layer.Layer<TaskQueue | LocalRunSignal, Config.ConfigError, Database> = Layer.unwrap(
+  Effect.map(engineConfig, (engine) =>
+    engine === "trigger"
+      ? Layer.merge(TriggerTaskQueue.layer, LocalRunSignal.layer)
+      : LocalTaskQueue.layer.pipe(Layer.provideMerge(LocalRunSignal.layer)))
+)
+
+/** The in-process engine when TASK_ENGINE=local; with Trigger.dev the platform runs the tasks. */
+export const EngineLive = Layer.unwrap(
+  Effect.map(engineConfig, (engine) => engine === "local" ? LocalEngine.layer : Layer.empty)
+)
+
+/** The pipeline's stages over the configured lead source (LEAD_SOURCE). */
+export const StagesLive = ImportStages.layer.pipe(Layer.provide(LeadSourceLive))
+
+/** Every service of the application over a Database. */
+export const ServicesLive = Imports.layer.pipe(
+  Layer.provideMerge(StagesLive),
+  Layer.provideMerge(TaskQueueLive),
+  Layer.provideMerge(Lists.layer),
+  Layer.provideMerge(Accounts.layer),
+  Layer.provideMerge(Credits.layer),
+  Layer.provideMerge(EventStore.layer({ inline: inlineProjections }))
+)
+
+/** Dispatches what a crash left in the outbox, before the server takes requests. */
+const HealOutbox = Layer.effectDiscard(Effect.gen(function*() {
+  const imports = yield* Imports
+  const dispatched = yield* imports.dispatchPending
+  if (dispatched > 0) yield* Effect.logInfo(`outbox: dispatched ${dispatched} import(s) left over from the last run`)
+}))
+
+/** The HTTP server on `port` (0 = any free port), the engine, and the start-up healing. */
+export const ServerLive = (port: number, options: { readonly logRequests?: boolean } = {}) =>
+  HttpRouter.serve(HttpApp, { disableLogger: options.logRequests === false, disableListenLog: options.logRequests === false }).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" })),
+    Layer.provide(HealOutbox),
+    Layer.provideMerge(EngineLive)
+  )

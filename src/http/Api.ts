@@ -1,0 +1,281 @@
+/**
+ * The HTTP contract (test/contract/openapi.yaml), as an effect HttpApi definition.
+ *
+ * Schemas, bounds, status codes and error bodies live here and nowhere else; the
+ * server implements it (src/http/server.ts), the OpenAPI document at /openapi.json
+ * is generated from it, and a test compares that document with the contract.
+ * This module imports nothing from the server.
+ */
+import { Schema } from "effect"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, OpenApi } from "effect/http-api"
+import {
+  BadRequest,
+  Conflict,
+  Forbidden,
+  NotFound,
+  PayloadTooLarge,
+  PaymentRequired,
+  ServiceUnavailable
+} from "./errors.ts"
+import { AdminAuthorization, Authorization } from "./Security.ts"
+
+// --- shared shapes ---
+
+const UUID_PATTERN =
+  /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/u
+
+export const Uuid = Schema.String.check(Schema.isPattern(UUID_PATTERN, { expected: "a UUID" })).annotate({
+  identifier: "Uuid"
+})
+
+export const RunId = Schema.String.check(Schema.isPattern(/^run_[A-Za-z0-9]{16,40}$/u, { expected: "a run id (run_...)" }))
+  .annotate({
+    identifier: "RunId",
+    description: "Trigger.dev run id of the sales-nav-import task (the local engine mints ids of the same form)."
+  })
+
+const SafeInt = Schema.Int.check(
+  Schema.isGreaterThanOrEqualTo(Number.MIN_SAFE_INTEGER),
+  Schema.isLessThanOrEqualTo(Number.MAX_SAFE_INTEGER)
+)
+const DateTimeString = Schema.String.annotate({ format: "date-time" })
+
+// --- imports ---
+
+export const ImportRequest = Schema.Struct({
+  url: Schema.String.annotate({
+    format: "uri",
+    description: "LinkedIn Sales Navigator people search URL (https, host linkedin.com or www.linkedin.com, path under /sales/ with a /people segment, e.g. /sales/search/people?query=... or /sales/lists/people/<id>). Company and account URLs, classic LinkedIn search URLs and any other host are rejected with 400."
+  }),
+  listId: Schema.optionalKey(Uuid),
+  listName: Schema.optionalKey(
+    Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)).annotate({
+      description: "Name for the new list when listId is omitted. Default \"Sales Nav Import - mm/dd/yyyy\" (UTC date of the request)."
+    })
+  ),
+  maxResults: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(Number.MAX_SAFE_INTEGER)).annotate({
+      default: 2500,
+      description: "Upper bound on leads imported into the list (= IMPORT_LEAD credits charged). Leads skipped as duplicates or existing customers cost nothing; the task keeps paging until it has imported this many, the search ends, or the 2,500 results that Sales Navigator exposes per search are exhausted. Reserved credits not charged are refunded when the import ends."
+    })
+  ),
+  skipExistingCustomers: Schema.optionalKey(Schema.Boolean.annotate({ default: true }))
+}).annotate({ identifier: "ImportRequest" })
+export type ImportRequest = typeof ImportRequest.Type
+
+export const ImportAccepted = Schema.Struct({
+  success: Schema.Literal(true),
+  listId: Uuid,
+  runId: RunId,
+  maxResults: SafeInt.annotate({ description: "Effective cap = min(requested maxResults, available IMPORT_LEAD credits)." }),
+  wasCapped: Schema.Boolean.annotate({ description: "True iff maxResults < the requested value." })
+}).annotate({ identifier: "ImportAccepted" })
+
+export const ImportStatus = Schema.Struct({
+  runId: RunId,
+  listId: Uuid,
+  status: Schema.Literals(["queued", "running", "completed", "failed", "canceled"]),
+  requested: Schema.Int,
+  maxResults: Schema.Int,
+  wasCapped: Schema.Boolean,
+  totalAvailable: Schema.NullOr(Schema.Int).annotate({ description: "What the search reports upstream, when known." }),
+  pagesFetched: Schema.Int,
+  leadsFetched: Schema.Int,
+  leadsImported: Schema.Int,
+  skippedExisting: Schema.Int.annotate({ description: "Skipped because already in the caller's other lists." }),
+  skippedDuplicate: Schema.Int.annotate({ description: "Skipped because already in this list or twice in the search." }),
+  overCap: Schema.Int.annotate({ description: "Fetched and kept, but not imported because the import reached maxResults." }),
+  creditsReserved: Schema.Int,
+  creditsCharged: Schema.Int.annotate({ description: "Equals leadsImported." }),
+  creditsRefunded: Schema.Int.annotate({ description: "creditsReserved - creditsCharged once the import has ended." }),
+  completionReason: Schema.NullOr(Schema.Literals(["cap_reached", "search_exhausted", "reachable_limit"])),
+  error: Schema.NullOr(Schema.String),
+  createdAt: DateTimeString,
+  updatedAt: DateTimeString
+}).annotate({ identifier: "ImportStatus" })
+
+export const AuditEvent = Schema.Struct({
+  eventId: Schema.String,
+  streamId: Schema.String,
+  version: Schema.Int,
+  type: Schema.String.annotate({ examples: ["ImportRequested"] }),
+  data: Schema.Record(Schema.String, Schema.Unknown),
+  metadata: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  recordedAt: DateTimeString
+})
+
+const RunIdParams = { runId: RunId }
+
+// --- lists ---
+
+export const Lead = Schema.Struct({
+  id: Uuid,
+  listId: Uuid,
+  linkedinUrl: Schema.NullOr(Schema.String),
+  salesNavUrl: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  profileData: Schema.Struct({
+    firstName: Schema.String,
+    lastName: Schema.String,
+    fullName: Schema.String,
+    headline: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    currentRole: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    currentCompany: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    location: Schema.optionalKey(Schema.NullOr(Schema.String))
+  }),
+  source: Schema.Literal("sales_nav"),
+  runId: Schema.optionalKey(RunId),
+  addedAt: DateTimeString
+}).annotate({ identifier: "Lead" })
+
+const ListParams = { listId: Uuid }
+
+export const ListSummary = Schema.Struct({
+  id: Uuid,
+  name: Schema.String,
+  rowCount: Schema.Int,
+  createdAt: DateTimeString
+})
+
+/**
+ * Query parameters travel as strings, so the generated document would describe their
+ * encoded form (string + numeric pattern); document the decoded integers instead.
+ */
+const documentQueryAsDecoded = (fields: Record<string, Schema.Top>) => (operation: Record<string, any>) => ({
+  ...operation,
+  parameters: (operation.parameters ?? []).map((p: { name: string; in: string }) =>
+    p.in === "query" && fields[p.name] !== undefined
+      ? { ...p, schema: Schema.toJsonSchemaDocument(fields[p.name]!).schema }
+      : p
+  )
+})
+
+export const ListRowsQuery = {
+  limit: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(1), Schema.isLessThanOrEqualTo(500)).annotate({ default: 100 })
+  ),
+  offset: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ default: 0 }))
+}
+
+export const ListRows = Schema.Struct({
+  rows: Schema.Array(Lead),
+  total: Schema.Int,
+  limit: Schema.Int,
+  offset: Schema.Int,
+  hasMore: Schema.Boolean
+})
+
+export const SalesNavAccess = Schema.Struct({
+  hasSalesNavigator: Schema.Boolean,
+  account: Schema.NullOr(Schema.Struct({
+    id: Uuid,
+    name: Schema.String,
+    providerAccountId: Schema.optionalKey(Schema.NullOr(Schema.String))
+  }))
+})
+
+export const Credits = Schema.Struct({
+  balance: Schema.Int.annotate({ description: "Granted minus charged." }),
+  reserved: Schema.Int.annotate({ description: "Held by imports that have not ended." }),
+  available: Schema.Int.annotate({ description: "balance - reserved; what the next import can use." })
+})
+
+// --- groups ---
+
+export class ImportsGroup extends HttpApiGroup.make("imports")
+  .add(
+    HttpApiEndpoint.post("importSalesNav", "/api/lists/import-sales-nav", {
+      payload: ImportRequest,
+      success: ImportAccepted,
+      error: [BadRequest, PaymentRequired, Forbidden, PayloadTooLarge, ServiceUnavailable]
+    }).annotate(OpenApi.Summary, "Import leads from a Sales Navigator URL"),
+    HttpApiEndpoint.get("getImport", "/api/imports/:runId", {
+      params: RunIdParams,
+      success: ImportStatus,
+      error: [BadRequest, NotFound]
+    }).annotate(OpenApi.Summary, "Status and counters of one import (the import-progress projection)"),
+    HttpApiEndpoint.get("getImportEvents", "/api/imports/:runId/events", {
+      params: RunIdParams,
+      success: Schema.Struct({ events: Schema.Array(AuditEvent) }),
+      error: [BadRequest, NotFound]
+    }).annotate(OpenApi.Summary, "Audit log of one import, in order (every event of its streams)")
+  )
+  .middleware(Authorization)
+{}
+
+export class ListsGroup extends HttpApiGroup.make("lists")
+  .add(
+    HttpApiEndpoint.get("salesNavAccess", "/api/lists/sales-nav-access", { success: SalesNavAccess })
+      .annotate(OpenApi.Summary, "getSalesNavAccess — does the caller have a Sales Navigator-enabled LinkedIn account?"),
+    HttpApiEndpoint.get("getList", "/api/lists/:listId", {
+      params: ListParams,
+      success: ListSummary,
+      error: [BadRequest, Forbidden]
+    }).annotate(OpenApi.Summary, "One list of the caller"),
+    HttpApiEndpoint.get("listRows", "/api/lists/:listId/rows", {
+      params: ListParams,
+      query: ListRowsQuery,
+      success: ListRows,
+      error: [BadRequest, Forbidden]
+    }).annotate(OpenApi.Summary, "Rows of a list, oldest first (the list-rows projection)")
+      .annotate(OpenApi.Transform, documentQueryAsDecoded(ListRowsQuery)),
+    HttpApiEndpoint.get("credits", "/api/credits", { success: Credits })
+      .annotate(OpenApi.Summary, "The caller's IMPORT_LEAD credits")
+  )
+  .middleware(Authorization)
+{}
+
+export class AdminGroup extends HttpApiGroup.make("admin")
+  .add(
+    HttpApiEndpoint.post("createUser", "/api/admin/users", {
+      payload: Schema.Struct({
+        email: Schema.String.check(Schema.isMinLength(3), Schema.isMaxLength(320)),
+        credits: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ default: 0 })),
+        salesNavigator: Schema.optionalKey(Schema.Boolean.annotate({
+          default: false,
+          description: "Also connect a LinkedIn account with has_sales_navigator = true."
+        }))
+      }),
+      success: Schema.Struct({ userId: Uuid, token: Schema.String }),
+      error: [BadRequest, Conflict, PayloadTooLarge]
+    }).annotate(OpenApi.Summary, "Create a user and an API token (admin)"),
+    HttpApiEndpoint.post("grantCredits", "/api/admin/users/:userId/credits", {
+      params: { userId: Uuid },
+      payload: Schema.Struct({ amount: SafeInt }),
+      success: Schema.Struct({ balance: Schema.Int, available: Schema.Int }),
+      error: [BadRequest, NotFound, PayloadTooLarge]
+    }).annotate(OpenApi.Summary, "Grant (or with a negative amount, remove) IMPORT_LEAD credits (admin)"),
+    HttpApiEndpoint.post("connectLinkedinAccount", "/api/admin/users/:userId/linkedin-accounts", {
+      params: { userId: Uuid },
+      payload: Schema.Struct({
+        name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)),
+        hasSalesNavigator: Schema.Boolean,
+        providerAccountId: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200)))
+      }),
+      success: Schema.Struct({ id: Uuid }),
+      error: [BadRequest, NotFound, PayloadTooLarge]
+    }).annotate(OpenApi.Summary, "Connect a LinkedIn account to a user (admin)")
+  )
+  .middleware(AdminAuthorization)
+{}
+
+/** Turns request decoding failures into 400 VALIDATION_FAILED / INVALID_JSON bodies (server.ts). */
+export class ValidationErrors extends HttpApiMiddleware.Service<ValidationErrors>()("app/http/ValidationErrors", {
+  error: BadRequest
+}) {}
+
+export class Api extends HttpApi.make("sales-nav-import")
+  .add(ImportsGroup)
+  .add(ListsGroup)
+  .add(AdminGroup)
+  .middleware(ValidationErrors)
+  // Report every offending field, and reject unknown ones (the contract's additionalProperties: false).
+  .annotate(HttpApi.PayloadParseOptions, { errors: "all", onExcessProperty: "error" })
+  .annotate(HttpApi.QueryParseOptions, { errors: "all" })
+  .annotate(HttpApi.ParamsParseOptions, { errors: "all" })
+  .annotateMerge(OpenApi.annotations({
+    title: "Sales Navigator import API",
+    version: "1",
+    description: "Imports LinkedIn Sales Navigator people searches into lead lists. See README.md."
+  }))
+{}
+
