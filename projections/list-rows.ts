@@ -1,0 +1,58 @@
+/**
+ * list_rows: the leads of every list, oldest first — what GET /api/lists/{id}/rows
+ * serves while an import streams rows in. One multi-row INSERT per batch of events.
+ */
+import { Effect } from "effect"
+import { sql } from "kysely"
+import type { BatchPersisted } from "../events/index.ts"
+import { Database } from "../src/db/Database.ts"
+import { columnList, jsonRows } from "../src/db/sql.ts"
+import type { Projection } from "../src/eventstore/Projection.ts"
+
+const columns = {
+  id: "uuid",
+  list_id: "uuid",
+  user_id: "uuid",
+  import_id: "uuid",
+  run_id: "text",
+  linkedin_url: "text",
+  sales_nav_url: "text",
+  profile: "jsonb",
+  added_at: "timestamptz"
+}
+
+export const listRowsProjection: Projection = {
+  name: "list-rows",
+  handles: ["BatchPersisted"],
+  tables: ["list_rows"],
+  apply: (events) =>
+    Effect.gen(function*() {
+      const db = yield* Database
+      const rows = events.flatMap(({ event, recordedAt }) => {
+        const e = event as BatchPersisted
+        return e.rows.map(({ rowId, lead }) => ({
+          id: rowId,
+          list_id: e.listId,
+          user_id: e.userId,
+          import_id: e.importId,
+          run_id: e.runId,
+          linkedin_url: lead.linkedinUrl,
+          sales_nav_url: lead.salesNavUrl,
+          profile: {
+            firstName: lead.firstName,
+            lastName: lead.lastName,
+            fullName: lead.fullName,
+            headline: lead.headline,
+            currentRole: lead.currentRole,
+            currentCompany: lead.currentCompany,
+            location: lead.location
+          },
+          added_at: recordedAt.toISOString()
+        }))
+      })
+      if (rows.length === 0) return
+      yield* db.query((q) =>
+        sql`insert into list_rows (${columnList(columns)}) select ${columnList(columns)} from ${jsonRows(rows, columns)}`.execute(q)
+      )
+    })
+}

@@ -1,0 +1,52 @@
+/**
+ * Who is this lead? Identity keys for dedupe, strongest first.
+ *
+ * A lead with a stable LinkedIn identity (member URN, Sales Navigator id, public
+ * profile slug) is matched only by those: two people with the same name at the same
+ * company stay two people. A lead without one (hidden profiles) falls back to name +
+ * company, then name + location. Every lead also indexes its name keys, so a later
+ * id-less record of the same person still finds it.
+ */
+import type { Lead } from "../../events/lead.ts"
+
+export interface LeadIdentity {
+  /** Keys to look up when deciding whether this lead is already known. */
+  readonly match: ReadonlyArray<string>
+  /** Keys to remember for this lead (match keys plus its name keys). */
+  readonly index: ReadonlyArray<string>
+}
+
+const fold = (s: string) =>
+  s.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim()
+
+/** The profile slug of a linkedin.com/in/<slug> URL, lower-cased and decoded; null otherwise. */
+export const profileSlug = (url: string | null): string | null => {
+  if (url === null) return null
+  const match = /linkedin\.com\/in\/([^/?#]+)/i.exec(url)
+  if (!match?.[1]) return null
+  try {
+    return decodeURIComponent(match[1]).toLowerCase()
+  } catch {
+    return match[1].toLowerCase()
+  }
+}
+
+export const leadIdentity = (lead: Lead): LeadIdentity => {
+  const slug = profileSlug(lead.linkedinUrl) ?? lead.publicIdentifier?.toLowerCase() ?? null
+  const stable = [
+    lead.memberUrn ? `urn:${lead.memberUrn.toLowerCase()}` : null,
+    lead.salesNavId ? `snid:${lead.salesNavId}` : null,
+    slug ? `in:${slug}` : null
+  ].filter((k): k is string => k !== null)
+  const name = fold(lead.fullName || `${lead.firstName} ${lead.lastName}`)
+  const names = name === ""
+    ? []
+    : [
+      lead.currentCompany && fold(lead.currentCompany) ? `nc:${name}|${fold(lead.currentCompany)}` : null,
+      lead.location && fold(lead.location) ? `nl:${name}|${fold(lead.location)}` : null
+    ].filter((k): k is string => k !== null)
+  const fallback = names.slice(0, 1)
+  return stable.length > 0
+    ? { match: stable, index: [...stable, ...names] }
+    : { match: fallback, index: names }
+}
