@@ -1,0 +1,13 @@
+/** dedupe: decides which leads of a page to keep and records LeadsDeduped. */
+import { task } from "@trigger.dev/sdk"
+import { Effect } from "effect"
+import { ImportStages } from "../src/pipeline/ImportStages.ts"
+import type { PagePayload } from "./fetch-page.ts"
+import { stageRetry } from "./retry.ts"
+import { runTask } from "./runtime.ts"
+
+export const dedupe = task({
+  id: "dedupe",
+  retry: stageRetry,
+  run: (payload: PagePayload) => runTask(Effect.flatMap(ImportStages, (s) => s.dedupe(payload.importId, payload.page)))
+})

@@ -1,0 +1,14 @@
+/** persist-batch: inserts a page's kept leads as list rows (trimmed to the cap) and charges them. */
+import { task } from "@trigger.dev/sdk"
+import { Effect } from "effect"
+import { ImportStages } from "../src/pipeline/ImportStages.ts"
+import type { PagePayload } from "./fetch-page.ts"
+import { stageRetry } from "./retry.ts"
+import { runTask } from "./runtime.ts"
+
+export const persistBatch = task({
+  id: "persist-batch",
+  retry: stageRetry,
+  run: (payload: PagePayload & { readonly runId: string }) =>
+    runTask(Effect.flatMap(ImportStages, (s) => s.persistBatch(payload.importId, payload.page, payload.runId)))
+})
