@@ -141,6 +141,9 @@ interface EventRow {
   readonly recorded_at: Date | string
 }
 
+/** The columns an append learns from the database. */
+type InsertedRow = Pick<EventRow, "position" | "transaction_id" | "event_id" | "version" | "recorded_at">
+
 const eventColumns = sql.raw(
   "position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, type, schema_version, data, metadata, recorded_at"
 )
@@ -218,7 +221,7 @@ export const makeEventStore = (
           where stream_id = ${streamId} and version = ${expected}::int and not exists (select 1 from existing)
           returning version)`
 
-    const statement = sql<{ existing: Array<EventRow>; inserted: Array<EventRow>; current_version: number | null }>`
+    const statement = sql<{ existing: Array<EventRow>; inserted: Array<InsertedRow>; current_version: number | null }>`
       with ${existing}, ${bump},
       inserted as (
         insert into events (event_id, stream_id, version, type, schema_version, data, metadata, correlation_id, causation_id, user_id)
@@ -227,7 +230,8 @@ export const makeEventStore = (
                ${options.correlationId ?? null}::text, ${options.causationId ?? null}::text, ${options.userId ?? null}::text
         from bump, jsonb_array_elements(${JSON.stringify(encoded)}::text::jsonb) with ordinality as e(value, ord)
         order by e.ord
-        returning ${eventColumns}
+        -- Only what the database assigned: the events themselves are already in memory.
+        returning position, transaction_id::text as transaction_id, event_id::text as event_id, version, recorded_at
       )
       select
         (select coalesce(json_agg(x), '[]'::json) from existing x) as existing,
@@ -245,7 +249,19 @@ export const makeEventStore = (
           actual: result.current_version ?? 0
         })
       }
-      const recorded = yield* decodeRows(result.inserted)
+      // Built from the events in hand rather than decoded back: encode then decode is the
+      // identity (the codec's round-trip property), and a page's leads need not cross twice.
+      const recorded = result.inserted.map((row, i): RecordedEvent => ({
+        eventId: row.event_id,
+        streamId,
+        version: row.version,
+        position: Number(row.position),
+        transactionId: row.transaction_id,
+        type: encoded[i]!.type,
+        event: events[i]!,
+        metadata,
+        recordedAt: new Date(row.recorded_at)
+      }))
       yield* applyInline(recorded)
       return { streamId, version: recorded[recorded.length - 1]!.version, events: recorded, alreadyAppended: false }
     })

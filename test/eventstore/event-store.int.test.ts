@@ -4,11 +4,13 @@
  */
 import { assert, describe, expect, layer } from "@effect/vitest"
 import { Effect, Exit, Layer, Result } from "effect"
+import fc from "fast-check"
 import { sql } from "kysely"
 import { CreditsGranted, eventCodec, makeEventCodec } from "../../events/index.ts"
 import { Database } from "../../src/db/Database.ts"
 import { EventStore, IdempotencyConflict, makeEventStore, WrongExpectedVersion } from "../../src/eventstore/EventStore.ts"
 import type { Projection } from "../../src/eventstore/Projection.ts"
+import { domainEvent } from "../support/arbitraries.ts"
 import { TestDatabase } from "../support/db.ts"
 import { eventually } from "../support/eventually.ts"
 
@@ -29,6 +31,27 @@ layer(EventStore.layer().pipe(Layer.provideMerge(TestDatabase())), { excludeTest
         expect(read.map((e) => (e.event as CreditsGranted).amount)).toEqual([1, 2, 3])
         // Positions ascend with versions.
         expect([...read].sort((a, b) => a.position - b.position).map((e) => e.version)).toEqual([1, 2, 3])
+      }))
+
+    // append builds its recorded events from the events in hand instead of reading them back,
+    // so what it returns (and hands to inline projections) must be what any later read decodes.
+    it.effect("returns the recorded events exactly as a later read decodes them", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        yield* Effect.promise(() =>
+          fc.assert(
+            fc.asyncProperty(fc.array(domainEvent, { minLength: 1, maxLength: 4 }), fc.uuid(), async (events, userId) => {
+              const s = stream("roundtrip")
+              const result = await Effect.runPromise(
+                store.append(s, events, { expectedVersion: "no-stream", correlationId: "c-1", userId })
+              )
+              const read = await Effect.runPromise(store.readStream(s))
+              expect(result.events).toEqual(read)
+              expect(result.events.map((e) => e.metadata)).toEqual(events.map(() => ({ correlationId: "c-1", userId })))
+            }),
+            { numRuns: 30 }
+          )
+        )
       }))
 
     it.effect("honours exact, no-stream, exists and any", () =>
