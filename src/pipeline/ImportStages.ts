@@ -78,10 +78,12 @@ export class ImportStages extends Context.Service<ImportStages, {
 
       // Recorded events never change, so the ones this process appended or read are kept
       // (the next stage of the same page needs them): fewer reads, and no decoding twice.
+      // Only the newest few: a stage needs its own page's events, and a larger cache would
+      // make memory grow with the import (a page's events hold its 25 leads).
       const recordedCache = new Map<string, RecordedEvent>()
       const remember = (events: Iterable<RecordedEvent>) => {
         for (const e of events) {
-          if (recordedCache.size >= 500) recordedCache.delete(recordedCache.keys().next().value!)
+          if (recordedCache.size >= 64) recordedCache.delete(recordedCache.keys().next().value!)
           recordedCache.set(e.eventId, e)
         }
       }
