@@ -27,6 +27,9 @@ const nodeAt = (doc: unknown, path: ReadonlyArray<string>): Node =>
 
 const schemaAt = (doc: unknown, ...path: ReadonlyArray<string>): Node => nodeAt(doc, ["components", "schemas", ...path])
 const operationAt = (doc: unknown, path: string, method: string): Node => nodeAt(doc, ["paths", path, method])
+/** A property of an operation's 200 JSON body. */
+const okBodyPropertyAt = (doc: unknown, path: string, method: string, property: string): Node =>
+  nodeAt(operationAt(doc, path, method), ["responses", "200", "content", "application/json", "schema", "properties", property])
 
 interface Mutation {
   readonly name: string
@@ -100,30 +103,14 @@ const mutations: ReadonlyArray<Mutation> = [
   {
     name: "integer vs number",
     contract: (c) => {
-      nodeAt(operationAt(c, "/api/credits", "get"), [
-        "responses",
-        "200",
-        "content",
-        "application/json",
-        "schema",
-        "properties",
-        "balance"
-      ]).type = "number"
+      okBodyPropertyAt(c, "/api/credits", "get", "balance").type = "number"
     },
     expected: "GET /api/credits 200 body.balance: type contract number, generated integer"
   },
   {
     name: "array items of another type",
     contract: (c) => {
-      nodeAt(operationAt(c, "/api/lists/{listId}/rows", "get"), [
-        "responses",
-        "200",
-        "content",
-        "application/json",
-        "schema",
-        "properties",
-        "rows"
-      ]).items = { type: "string" }
+      okBodyPropertyAt(c, "/api/lists/{listId}/rows", "get", "rows").items = { type: "string" }
     },
     expected: `${ROWS} 200 body.rows[]: type contract string, generated object`
   },
@@ -166,15 +153,7 @@ const mutations: ReadonlyArray<Mutation> = [
   {
     name: "an extra enum value",
     contract: (c) => {
-      const status = nodeAt(operationAt(c, "/api/imports/{runId}", "get"), [
-        "responses",
-        "200",
-        "content",
-        "application/json",
-        "schema",
-        "properties",
-        "status"
-      ])
+      const status = okBodyPropertyAt(c, "/api/imports/{runId}", "get", "status")
       status.enum = [...(status.enum as Array<string>), "paused"]
     },
     expected: "GET /api/imports/{runId} 200 body.status: enum contract " +
