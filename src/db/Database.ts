@@ -2,34 +2,68 @@
  * The one place where database promises enter Effect.
  *
  * Two backends, one code path: postgres.js (through kysely-postgres-js) when
- * DATABASE_URL is set, embedded PGlite otherwise. Both get the same migrations at
- * start-up and the same Kysely queries. A transaction follows the fiber: inside
+ * DATABASE_URL is set, embedded PGlite otherwise (loaded only then). Both get the same
+ * migrations and the same Kysely queries. A transaction follows the fiber: inside
  * `transaction(effect)` every `query` runs on that transaction, and a failure or an
- * interruption rolls all of it back.
+ * interruption rolls all of it back; a serialization conflict re-runs it from the start.
  */
-import { PGlite } from "@electric-sql/pglite"
-import { Config, Context, Effect, Exit, Layer, Option, Schema } from "effect"
+import { Config, Context, Effect, Exit, Layer, Option, Schedule, Schema } from "effect"
 import { Kysely, PostgresDialect, type Transaction } from "kysely"
 import { PostgresJSDialect } from "kysely-postgres-js"
 import { mkdirSync } from "node:fs"
 import postgres from "postgres"
-import { migrateToLatest } from "./migrate.ts"
+import { configError, productionConfig, setting } from "../config.ts"
+import { missingMigrations, migrateToLatest } from "./migrate.ts"
 import { makePGlitePool } from "./pglite-pool.ts"
 import type { DB } from "./schema.ts"
 
-/** A failed statement. `retryable` marks failures a retry can heal (races, lost connections). */
+/**
+ * What kind of failure a statement met, which decides who may retry it:
+ * - `connection`: the database is unreachable or went away — retry later (the stage's backoff).
+ * - `serialization`: a race another transaction won (serialization failure, deadlock, two
+ *   appends of one event id) — re-run the whole transaction at once.
+ * - `constraint` / `data`: the statement can never succeed as it is — permanent.
+ * - `other`: anything else (a bug, a missing table) — permanent.
+ */
+export type SqlFailureKind = "connection" | "serialization" | "constraint" | "data" | "other"
+
+/** A failed statement. `retryable` marks failures a retry can heal (lost connections, races). */
 export class SqlError extends Schema.TaggedError<SqlError>()("SqlError", {
   message: Schema.String,
   code: Schema.optional(Schema.String),
   constraint: Schema.optional(Schema.String),
+  kind: Schema.Literals(["connection", "serialization", "constraint", "data", "other"]),
   retryable: Schema.Boolean,
   cause: Schema.Defect()
 }) {}
 
-/** SQLSTATEs worth a retry: serialization failure, deadlock, unique race, connection loss, admin shutdown. */
-const retryableCodes = new Set(["40001", "40P01", "23505", "57P01", "08000", "08003", "08006", "ECONNRESET", "CONNECTION_CLOSED"])
+/** The unique index behind idempotent appends: losing a race on it means "already appended". */
+export const EVENT_ID_CONSTRAINT = "events_event_id_key"
+
+/** Driver and socket codes of a connection that failed or went away (postgres.js, Node). */
+const connectionCodes = new Set([
+  "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT",
+  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN", "ENETUNREACH"
+])
+
+/** The kind of failure of a driver error, from its SQLSTATE (or the driver's code). */
+export const failureKind = (code: string | undefined, constraint: string | undefined): SqlFailureKind => {
+  if (code === undefined) return "other"
+  if (connectionCodes.has(code)) return "connection"
+  // 08: connection exception; 57P01-03: shutdown / starting up; 53: out of connections or resources;
+  // 57014: statement timeout; 55P03: lock not available.
+  if (code.startsWith("08") || /^57P0[123]$/.test(code) || code.startsWith("53") || code === "57014" || code === "55P03") {
+    return "connection"
+  }
+  if (code === "40001" || code === "40P01") return "serialization"
+  if (code === "23505" && constraint === EVENT_ID_CONSTRAINT) return "serialization"
+  if (code.startsWith("23")) return "constraint"
+  if (code.startsWith("22")) return "data"
+  return "other"
+}
 
 export const toSqlError = (cause: unknown): SqlError => {
+  if (cause instanceof SqlError) return cause
   const e = (cause ?? {}) as { message?: unknown; code?: unknown; constraint?: unknown; constraint_name?: unknown }
   const code = typeof e.code === "string" ? e.code : undefined
   const constraint = typeof e.constraint_name === "string"
@@ -37,13 +71,28 @@ export const toSqlError = (cause: unknown): SqlError => {
     : typeof e.constraint === "string"
     ? e.constraint
     : undefined
+  const kind = failureKind(code, constraint)
   return new SqlError({
     message: typeof e.message === "string" ? e.message : String(cause),
     code,
     constraint,
-    retryable: code !== undefined && retryableCodes.has(code),
+    kind,
+    retryable: kind === "connection" || kind === "serialization",
     cause
   })
+}
+
+/** A race another transaction won: re-running the transaction decides again on what it committed. */
+export const isSerializationConflict = (e: unknown): boolean => e instanceof SqlError && e.kind === "serialization"
+
+/** The database's schema is behind this code: the service (which migrates) must be deployed first. */
+export class SchemaBehind extends Schema.TaggedError<SchemaBehind>()("SchemaBehind", {
+  missing: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `the database schema is behind this code: migrations ${this.missing.join(", ")} have not run. ` +
+      "Task workers never migrate: deploy (start) the service first, it applies the migrations."
+  }
 }
 
 /** Either the root connection pool or the transaction the current fiber runs in. */
@@ -56,11 +105,24 @@ const CurrentTransaction = Context.Reference<Option.Option<Transaction<DB>>>("ap
 
 export type Backend = "postgres" | "pglite"
 
+/** How a postgres.js pool is sized and whether it migrates (the service) or only checks (task workers). */
+export interface PostgresOptions {
+  /** Connections at most; default 10. */
+  readonly max?: number
+  /** Seconds an idle connection is kept before it is closed; default 30. */
+  readonly idleTimeoutSeconds?: number
+  /** `apply` (default) runs pending migrations; `check` fails with SchemaBehind if any is pending. */
+  readonly migrations?: "apply" | "check"
+}
+
 export class Database extends Context.Service<Database, {
   readonly backend: Backend
   /** Runs a Kysely query on the current transaction, or on the pool outside one. */
   query<A>(f: (db: Executor) => Promise<A>): Effect.Effect<A, SqlError>
-  /** Runs `effect` in one transaction (joining the current one if there is one). */
+  /**
+   * Runs `effect` in one transaction (joining the current one if there is one). The outermost
+   * transaction is re-run from the start when it loses a race (serialization conflict).
+   */
   transaction<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R>
   /** True while the current fiber is inside a transaction. */
   readonly inTransaction: Effect.Effect<boolean>
@@ -68,27 +130,58 @@ export class Database extends Context.Service<Database, {
   readonly kysely: Kysely<DB>
 }>()("app/db/Database") {
   /** postgres.js pool against `url`. */
-  static readonly layerPostgres = (url: string, options: { readonly max?: number } = {}) =>
-    Layer.effect(Database, acquire(() => postgresKysely(url, options.max ?? 10), "postgres"))
+  static readonly layerPostgres = (url: string, options: PostgresOptions = {}) =>
+    Layer.effect(Database, acquire(() => postgresKysely(url, options), "postgres", options.migrations ?? "apply"))
 
   /** Embedded PGlite; `dataDir` undefined means in-memory. `loadDataDir` starts from a dump. */
   static readonly layerPGlite = (options: { readonly dataDir?: string; readonly loadDataDir?: Blob } = {}) =>
-    Layer.effect(Database, acquire(() => pgliteKysely(options), "pglite"))
+    Layer.effect(Database, acquire(() => pgliteKysely(options), "pglite", "apply"))
 
-  /** DATABASE_URL when set, else PGlite persisted under PGLITE_DATA_DIR (default .data/pglite). */
+  /**
+   * DATABASE_URL when set (pool size DATABASE_POOL_MAX, default 10), else PGlite persisted under
+   * PGLITE_DATA_DIR (default .data/pglite). With NODE_ENV=production DATABASE_URL is required.
+   */
   static readonly layer = Layer.unwrap(Effect.gen(function*() {
-    const url = yield* Config.option(Config.String("DATABASE_URL"))
-    if (Option.isSome(url) && url.value !== "") return Database.layerPostgres(url.value)
+    const url = yield* setting("DATABASE_URL")
+    if (Option.isSome(url)) {
+      const max = yield* Config.Int("DATABASE_POOL_MAX").pipe(Config.withDefault(10))
+      return Database.layerPostgres(url.value, { max })
+    }
+    if (yield* productionConfig) {
+      return yield* Effect.fail(configError(
+        "DATABASE_URL is required with NODE_ENV=production: the embedded PGlite database is for development " +
+          "(it would keep real users' credits in a local directory of one process). Set DATABASE_URL to the service's PostgreSQL."
+      ))
+    }
     const dataDir = yield* Config.String("PGLITE_DATA_DIR").pipe(Config.withDefault(".data/pglite"))
     return Database.layerPGlite({ dataDir: dataDir === "memory" ? undefined : dataDir })
   }))
+
+  /**
+   * A Trigger.dev task worker's database: DATABASE_URL is required (a worker must never open an
+   * embedded database of its own), a small pool that closes idle connections (each run may be a
+   * new process), and the schema is checked, never migrated.
+   */
+  static readonly layerWorker = Layer.unwrap(Effect.gen(function*() {
+    const url = yield* setting("DATABASE_URL")
+    if (Option.isNone(url)) {
+      return yield* Effect.fail(configError(
+        "DATABASE_URL is not set for this Trigger.dev task: set it in the project's environment variables to the " +
+          "service's PostgreSQL. Tasks never fall back to an embedded database (the import would run on an empty one)."
+      ))
+    }
+    const max = yield* Config.Int("DATABASE_POOL_MAX").pipe(Config.withDefault(2))
+    return Database.layerPostgres(url.value, { max, idleTimeoutSeconds: 10, migrations: "check" })
+  }))
 }
 
-const postgresKysely = async (url: string, max: number) =>
+const postgresKysely = async (url: string, options: PostgresOptions) =>
   new Kysely<DB>({
     dialect: new PostgresJSDialect({
       postgres: postgres(url, {
-        max,
+        max: options.max ?? 10,
+        idle_timeout: options.idleTimeoutSeconds ?? 30,
+        connect_timeout: 10,
         onnotice: () => {},
         // int8 as number (positions, counts) so both backends return the same shapes.
         types: {
@@ -99,6 +192,8 @@ const postgresKysely = async (url: string, max: number) =>
   })
 
 const pgliteKysely = async (options: { readonly dataDir?: string; readonly loadDataDir?: Blob }) => {
+  // Loaded only when used: a PostgreSQL deployment never pays for the WebAssembly build.
+  const { PGlite } = await import("@electric-sql/pglite")
   if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true })
   const pglite = await PGlite.create({
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
@@ -107,15 +202,23 @@ const pgliteKysely = async (options: { readonly dataDir?: string; readonly loadD
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool: makePGlitePool(pglite) }) })
 }
 
-const acquire = (connect: () => Promise<Kysely<DB>>, backend: Backend) =>
+const acquire = (connect: () => Promise<Kysely<DB>>, backend: Backend, migrations: "apply" | "check") =>
   Effect.gen(function*() {
     const kysely = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: connect, catch: toSqlError }),
       (db) => Effect.promise(() => db.destroy())
     )
-    yield* Effect.tryPromise({ try: () => migrateToLatest(kysely), catch: toSqlError })
+    if (migrations === "apply") {
+      yield* Effect.tryPromise({ try: () => migrateToLatest(kysely), catch: toSqlError })
+    } else {
+      const missing = yield* Effect.tryPromise({ try: () => missingMigrations(kysely), catch: toSqlError })
+      if (missing.length > 0) return yield* new SchemaBehind({ missing })
+    }
     return makeDatabase(kysely, backend)
   })
+
+/** How often a transaction that lost a race is re-run before its failure is returned. */
+const SERIALIZATION_RETRIES = 5
 
 export const makeDatabase = (kysely: Kysely<DB>, backend: Backend): Database["Service"] => {
   const query = <A>(f: (db: Executor) => Promise<A>) =>
@@ -125,24 +228,31 @@ export const makeDatabase = (kysely: Kysely<DB>, backend: Backend): Database["Se
         catch: toSqlError
       }))
 
+  const once = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const trx = yield* Effect.tryPromise({ try: () => kysely.startTransaction().execute(), catch: toSqlError })
+        const exit = yield* Effect.exit(restore(Effect.provideService(effect, CurrentTransaction, Option.some(trx))))
+        if (Exit.isFailure(exit)) {
+          yield* Effect.promise(() => trx.rollback().execute().catch(() => undefined))
+          return yield* exit
+        }
+        yield* Effect.tryPromise({ try: () => trx.commit().execute(), catch: toSqlError }).pipe(
+          Effect.tapError(() => Effect.promise(() => trx.rollback().execute().catch(() => undefined)))
+        )
+        return exit.value
+      })
+    )
+
   const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
     Effect.flatMap(CurrentTransaction, (current) =>
       Option.isSome(current)
         ? effect
-        : Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            const trx = yield* Effect.tryPromise({ try: () => kysely.startTransaction().execute(), catch: toSqlError })
-            const exit = yield* Effect.exit(restore(Effect.provideService(effect, CurrentTransaction, Option.some(trx))))
-            if (Exit.isFailure(exit)) {
-              yield* Effect.promise(() => trx.rollback().execute().catch(() => undefined))
-              return yield* exit
-            }
-            yield* Effect.tryPromise({ try: () => trx.commit().execute(), catch: toSqlError }).pipe(
-              Effect.tapError(() => Effect.promise(() => trx.rollback().execute().catch(() => undefined)))
-            )
-            return exit.value
-          })
-        ))
+        : once(effect).pipe(Effect.retry({
+          while: isSerializationConflict,
+          times: SERIALIZATION_RETRIES,
+          schedule: Schedule.exponential("2 millis").pipe(Schedule.jittered)
+        })))
 
   return Database.of({
     backend,

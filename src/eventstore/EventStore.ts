@@ -11,7 +11,7 @@
 import { Context, Effect, Layer, Result, Schema } from "effect"
 import { sql } from "kysely"
 import { type DomainEvent, type EventCodec, eventCodec } from "../../events/index.ts"
-import { Database, type SqlError } from "../db/Database.ts"
+import { Database, isSerializationConflict, type SqlError } from "../db/Database.ts"
 import { textArray } from "../db/sql.ts"
 import type { Projection } from "./Projection.ts"
 
@@ -265,7 +265,11 @@ export const makeEventStore = (
       yield* applyInline(recorded)
       return { streamId, version: recorded[recorded.length - 1]!.version, events: recorded, alreadyAppended: false }
     })
-    return yield* (inline.length > 0 ? db.transaction(run) : run)
+    // Two appends of one event id racing: the loser's statement fails on the unique index. Its
+    // transaction is re-run (Database.transaction), and then sees the winner's event: "already
+    // appended" (same content) or IdempotencyConflict. A lone statement is re-run the same way.
+    if (inline.length > 0) return yield* db.transaction(run)
+    return yield* (yield* db.inTransaction) ? run : run.pipe(Effect.retry({ while: isSerializationConflict, times: 5 }))
   })
 
   /** Same ids, same stream, same types and data, in order: a retry. Anything else: a conflict. */
