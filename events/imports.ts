@@ -31,6 +31,16 @@ export class ImportEnqueued extends Schema.TaggedClass<ImportEnqueued>()("Import
   engine: Schema.Literals(["local", "trigger"])
 }) {}
 
+/**
+ * Someone asked to cancel the import (its owner, through the API). Recorded before anything
+ * else is done about it, so whatever runs next — a stage, the engine, the reconciler — sees it.
+ */
+export class ImportCancelRequested extends Schema.TaggedClass<ImportCancelRequested>()("ImportCancelRequested", {
+  importId: Schema.String,
+  /** Who asked: the user id, or `reconciler` / `trigger.dev` when the run was canceled outside the API. */
+  requestedBy: Schema.String
+}) {}
+
 export class ImportStarted extends Schema.TaggedClass<ImportStarted>()("ImportStarted", {
   importId: Schema.String,
   runId: Schema.String
@@ -96,19 +106,32 @@ export class BatchPersisted extends Schema.TaggedClass<BatchPersisted>()("BatchP
   lateExisting: Count
 }) {}
 
-export const CompletionReason = Schema.Literals(["cap_reached", "search_exhausted", "reachable_limit"])
+/**
+ * Why a completed import stopped paging. `upstream_truncated`: the provider stopped before
+ * min(totalAvailable, 2,500) results had been fetched, so the search was not read to its end.
+ */
+export const CompletionReason = Schema.Literals(["cap_reached", "search_exhausted", "reachable_limit", "upstream_truncated"])
 export type CompletionReason = typeof CompletionReason.Type
 
 /** How an import ended: recorded with its refund, so a restart finishes it the same way. */
 export const ImportOutcome = Schema.Union([
   Schema.Struct({ outcome: Schema.Literal("completed"), reason: CompletionReason }),
-  Schema.Struct({ outcome: Schema.Literal("failed"), error: Schema.String })
+  Schema.Struct({ outcome: Schema.Literal("failed"), error: Schema.String }),
+  Schema.Struct({ outcome: Schema.Literal("canceled") })
 ])
 export type ImportOutcome = typeof ImportOutcome.Type
 
 export class ImportCompleted extends Schema.TaggedClass<ImportCompleted>()("ImportCompleted", {
   importId: Schema.String,
   reason: CompletionReason,
+  leadsImported: Count,
+  creditsCharged: Count,
+  creditsRefunded: Count
+}) {}
+
+/** The import was canceled: the rows it imported stay, the rest of its reservation was refunded. */
+export class ImportCanceled extends Schema.TaggedClass<ImportCanceled>()("ImportCanceled", {
+  importId: Schema.String,
   leadsImported: Count,
   creditsCharged: Count,
   creditsRefunded: Count

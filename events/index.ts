@@ -8,6 +8,8 @@ import { Result, Schema } from "effect"
 import { CreditsCharged, CreditsGranted, CreditsRefunded, CreditsReserved } from "./credits.ts"
 import {
   BatchPersisted,
+  ImportCanceled,
+  ImportCancelRequested,
   ImportCompleted,
   ImportEnqueued,
   ImportFailed,
@@ -39,7 +41,9 @@ export const DomainEvent = Schema.Union([
   LeadsDeduped,
   BatchPersisted,
   ImportCompleted,
-  ImportFailed
+  ImportFailed,
+  ImportCancelRequested,
+  ImportCanceled
 ])
 export type DomainEvent = typeof DomainEvent.Type
 export type EventType = DomainEvent["_tag"]
@@ -59,7 +63,9 @@ export const schemaVersions: Record<EventType, number> = {
   LeadsDeduped: 1,
   BatchPersisted: 1,
   ImportCompleted: 1,
-  ImportFailed: 1
+  ImportFailed: 1,
+  ImportCancelRequested: 1,
+  ImportCanceled: 1
 }
 
 /** Upcasters per type: `upcasters[type][v]` turns version-v data into version v+1. */

@@ -22,7 +22,9 @@ export const importProgressProjection: Projection = {
     "CreditsCharged",
     "CreditsRefunded",
     "ImportCompleted",
-    "ImportFailed"
+    "ImportFailed",
+    "ImportCancelRequested",
+    "ImportCanceled"
   ],
   tables: ["imports"],
   apply: (events) =>
@@ -76,7 +78,8 @@ const changeFor = (event: DomainEvent, eb: ExpressionBuilder<DB, "imports">): Up
     case "ImportEnqueued":
       return { run_id: event.runId, engine: event.engine }
     case "ImportStarted":
-      return { status: running }
+      // The run id is also learnt here, in case the dispatch could not record it.
+      return { status: running, run_id: eb.fn.coalesce("run_id", eb.val(event.runId)) }
     case "PageFetched":
       return {
         status: running,
@@ -106,6 +109,10 @@ const changeFor = (event: DomainEvent, eb: ExpressionBuilder<DB, "imports">): Up
       return { status: "completed", completion_reason: event.reason }
     case "ImportFailed":
       return { status: "failed", error: event.error }
+    case "ImportCancelRequested":
+      return { cancel_requested: true }
+    case "ImportCanceled":
+      return { status: "canceled", completion_reason: "canceled" }
     default:
       return {}
   }

@@ -76,6 +76,9 @@ export interface LocalRunsTable {
   import_id: string
   account_id: string
   status: "pending" | "done"
+  lease_owner: string | null
+  lease_expires_at: Date | null
+  takeovers: Generated<number>
   created_at: CreatedAt
   updated_at: CreatedAt
 }
@@ -155,6 +158,7 @@ export interface ImportsTable {
   credits_refunded: Generated<number>
   completion_reason: string | null
   error: string | null
+  cancel_requested: Generated<boolean>
   created_at: CreatedAt
   updated_at: CreatedAt
 }

@@ -16,6 +16,7 @@ import {
   creditsStream,
   type DomainEvent,
   eventIdFor,
+  ImportCanceled,
   ImportCompleted,
   ImportFailed,
   type ImportOutcome,
@@ -362,6 +363,8 @@ export class ImportStages extends Context.Service<ImportStages, {
             importStream(importId),
             because.outcome === "completed"
               ? new ImportCompleted({ ...counts, reason: because.reason })
+              : because.outcome === "canceled"
+              ? new ImportCanceled(counts)
               : new ImportFailed({ ...counts, error: because.error }),
             id.ended(importId),
             metadata(importId, req.userId, id.refunded(importId))

@@ -9,6 +9,7 @@ import { ImportRequested } from "../../events/index.ts"
 import {
   type Action,
   decide,
+  endOfSearch,
   evolve,
   type Fact,
   type ImportState,
@@ -31,7 +32,13 @@ const request = (maxResults: number) =>
 
 const given = (...facts: ReadonlyArray<Fact>): ImportState => facts.reduce(evolve, initialState)
 const requested = (max: number): Fact => ({ _tag: "Requested", request: request(max) })
-const fetched = (page: number, leads = 25, nextCursor: string | null = "c"): Fact => ({ _tag: "Fetched", page, leads, nextCursor })
+const fetched = (page: number, leads = 25, nextCursor: string | null = "c", totalAvailable: number | null = null): Fact => ({
+  _tag: "Fetched",
+  page,
+  leads,
+  nextCursor,
+  totalAvailable
+})
 
 describe("decide", () => {
   it("nothing requested: done", () => {
@@ -68,6 +75,54 @@ describe("decide", () => {
     const restarted = given(requested(100), fetched(1), { _tag: "Refunded", amount: 100, because: { outcome: "failed", error: "x" } })
     expect(decide(restarted)).toEqual({ _tag: "Finish", because: { outcome: "failed", error: "x" } })
     expect(decide(evolve(refunded, { _tag: "Ended" }))).toEqual({ _tag: "Done" })
+  })
+})
+
+describe("decide: the end of a search, a cancel, a halt", () => {
+  const page = (n: number, imported: number, nextCursor: string | null, leads: number, total: number | null): Array<Fact> => [
+    fetched(n, leads, nextCursor, total),
+    { _tag: "Deduped", page: n },
+    { _tag: "Persisted", page: n, imported }
+  ]
+
+  it("a search that ends having returned min(total, 2,500) results was read to its end", () => {
+    expect(decide(given(requested(500), ...page(1, 25, "c", 25, 40), ...page(2, 15, null, 15, 40)))).toEqual({
+      _tag: "Refund",
+      because: { outcome: "completed", reason: "search_exhausted" }
+    })
+  })
+
+  it("a provider that stops before min(total, 2,500) results truncated the search: upstream_truncated", () => {
+    expect(decide(given(requested(500), ...page(1, 25, "c", 25, 900), ...page(2, 0, "c", 0, 900)))).toEqual({
+      _tag: "Refund",
+      because: { outcome: "completed", reason: "upstream_truncated" }
+    })
+    // A total above 2,500 only promises 2,500; an unknown total promises nothing.
+    expect(endOfSearch({ leadsFetched: 2_500, totalAvailable: 10_000 })).toBe("search_exhausted")
+    expect(endOfSearch({ leadsFetched: 2_499, totalAvailable: 10_000 })).toBe("upstream_truncated")
+    expect(endOfSearch({ leadsFetched: 3, totalAvailable: null })).toBe("search_exhausted")
+  })
+
+  it("property: upstream_truncated exactly when fewer than min(total, 2,500) results came back", () => {
+    fc.assert(fc.property(fc.nat({ max: 5_000 }), fc.option(fc.nat({ max: 100_000 }), { nil: null }), (leadsFetched, totalAvailable) => {
+      const truncated = totalAvailable !== null && leadsFetched < Math.min(totalAvailable, 2_500)
+      expect(endOfSearch({ leadsFetched, totalAvailable })).toBe(truncated ? "upstream_truncated" : "search_exhausted")
+    }))
+  })
+
+  it("a cancel request ends the import as canceled, whatever page it is on; a refund already made decides instead", () => {
+    const midway = given(requested(100), ...page(1, 25, "c", 25, 900), fetched(2))
+    expect(decide(evolve(midway, { _tag: "CancelRequested" }))).toEqual({ _tag: "Refund", because: { outcome: "canceled" } })
+    const failedFirst = evolve(
+      evolve(midway, { _tag: "Refunded", amount: 75, because: { outcome: "failed", error: "x" } }),
+      { _tag: "CancelRequested" }
+    )
+    expect(decide(failedFirst)).toEqual({ _tag: "Finish", because: { outcome: "failed", error: "x" } })
+  })
+
+  it("a halted stage changes nothing by itself: the orchestrator reads the events again", () => {
+    const midway = given(requested(100), fetched(1))
+    expect(evolve(midway, { _tag: "Halted", reason: "cancel_requested" })).toBe(midway)
   })
 })
 

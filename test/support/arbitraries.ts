@@ -23,6 +23,7 @@ export const lead: fc.Arbitrary<E.Lead> = fc.record({
 })
 
 const page = fc.integer({ min: 1, max: 100 })
+const completionReason = fc.constantFrom(...E.CompletionReason.literals)
 
 /** One arbitrary per event type, so every member of the union is exercised. */
 export const domainEvents: Record<E.EventType, fc.Arbitrary<E.DomainEvent>> = {
@@ -35,8 +36,9 @@ export const domainEvents: Record<E.EventType, fc.Arbitrary<E.DomainEvent>> = {
     importId: id,
     amount: count,
     because: fc.oneof(
-      fc.record({ outcome: fc.constant("completed" as const), reason: fc.constantFrom("cap_reached" as const, "search_exhausted" as const, "reachable_limit" as const) }),
-      fc.record({ outcome: fc.constant("failed" as const), error: text })
+      fc.record({ outcome: fc.constant("completed" as const), reason: completionReason }),
+      fc.record({ outcome: fc.constant("failed" as const), error: text }),
+      fc.record({ outcome: fc.constant("canceled" as const) })
     )
   }).map((f) => new E.CreditsRefunded(f)),
   ImportRequested: fc.record({
@@ -89,13 +91,16 @@ export const domainEvents: Record<E.EventType, fc.Arbitrary<E.DomainEvent>> = {
   }).map((f) => new E.BatchPersisted(f)),
   ImportCompleted: fc.record({
     importId: id,
-    reason: fc.constantFrom("cap_reached" as const, "search_exhausted" as const, "reachable_limit" as const),
+    reason: completionReason,
     leadsImported: count,
     creditsCharged: count,
     creditsRefunded: count
   }).map((f) => new E.ImportCompleted(f)),
   ImportFailed: fc.record({ importId: id, error: text, leadsImported: count, creditsCharged: count, creditsRefunded: count })
-    .map((f) => new E.ImportFailed(f))
+    .map((f) => new E.ImportFailed(f)),
+  ImportCancelRequested: fc.record({ importId: id, requestedBy: text }).map((f) => new E.ImportCancelRequested(f)),
+  ImportCanceled: fc.record({ importId: id, leadsImported: count, creditsCharged: count, creditsRefunded: count })
+    .map((f) => new E.ImportCanceled(f))
 }
 
 export const domainEvent: fc.Arbitrary<E.DomainEvent> = fc.oneof(...Object.values(domainEvents))
