@@ -14,7 +14,9 @@ export default defineConfig({
     default: { maxAttempts: 3, factor: 2, minTimeoutInMs: 1_000, maxTimeoutInMs: 30_000, randomize: true }
   },
   build: {
-    // PGlite ships its own wasm; keep it (and postgres.js) out of the bundle.
-    external: ["@electric-sql/pglite", "postgres"]
+    // Workers never open PGlite (they require DATABASE_URL), but the code that can is in the
+    // bundle: keep its WebAssembly out. (postgres.js is bundled: esbuild ignores an external
+    // entry for it, its nested cjs/package.json has no name.)
+    external: ["@electric-sql/pglite"]
   }
 })

@@ -1,6 +1,6 @@
 /**
- * The application, assembled: services over one Database, the HTTP app, and the
- * start-up work (heal the outbox, create the demo user on an empty embedded database).
+ * The application, assembled: services over one Database, the HTTP app, the engine, the
+ * reconciler and the start-up work (heal the outbox before taking requests).
  * main.ts serves it on PORT; the tests serve the same thing on an ephemeral port.
  */
 import { NodeHttpServer } from "@effect/platform-node"
@@ -14,13 +14,14 @@ import { Database } from "./db/Database.ts"
 import { EventStore } from "./eventstore/EventStore.ts"
 import { HttpApp } from "./http/server.ts"
 import { Imports } from "./imports/Imports.ts"
-import { LocalRunSignal, LocalTaskQueue } from "./imports/LocalTaskQueue.ts"
+import { LocalTaskQueue } from "./imports/LocalTaskQueue.ts"
+import { Reconciler } from "./imports/Reconciler.ts"
 import { TaskQueue } from "./imports/TaskQueue.ts"
 import { TriggerTaskQueue } from "./imports/TriggerTaskQueue.ts"
-import { LeadSourceLive } from "./leads/index.ts"
 import { Lists } from "./lists/Lists.ts"
-import { ImportStages } from "./pipeline/ImportStages.ts"
-import { LocalEngine } from "./pipeline/LocalEngine.ts"
+import type { ImportStages } from "./pipeline/ImportStages.ts"
+import { StagesLive } from "./pipeline/layers.ts"
+import { LocalEngine, LocalRunSignal } from "./pipeline/LocalEngine.ts"
 
 const engineConfig = Config.Literals(["local", "trigger"], "TASK_ENGINE").pipe(Config.withDefault("local" as const))
 
@@ -37,12 +38,9 @@ export const EngineLive = Layer.unwrap(
   Effect.map(engineConfig, (engine) => engine === "local" ? LocalEngine.layer : Layer.empty)
 )
 
-/** The pipeline's stages over the configured lead source (LEAD_SOURCE). */
-export const StagesLive = ImportStages.layer.pipe(Layer.provide(LeadSourceLive))
-
-/** Every service of the application over a Database. */
-export const ServicesLive = Imports.layer.pipe(
-  Layer.provideMerge(StagesLive),
+/** Every service of the application over a Database, with these stages (tests give them another lead source). */
+export const servicesWith = <E>(stages: Layer.Layer<ImportStages, E, Database | EventStore>) => Imports.layer.pipe(
+  Layer.provideMerge(stages),
   Layer.provideMerge(TaskQueueLive),
   Layer.provideMerge(Lists.layer),
   Layer.provideMerge(Accounts.layer),
@@ -50,17 +48,21 @@ export const ServicesLive = Imports.layer.pipe(
   Layer.provideMerge(EventStore.layer({ inline: inlineProjections }))
 )
 
+/** Every service of the application over a Database, with the stages over LEAD_SOURCE. */
+export const ServicesLive = servicesWith(StagesLive)
+
 /** Dispatches what a crash left in the outbox, before the server takes requests. */
 const HealOutbox = Layer.effectDiscard(Effect.gen(function*() {
   const imports = yield* Imports
-  const dispatched = yield* imports.dispatchPending
+  const dispatched = yield* imports.dispatchPending()
   if (dispatched > 0) yield* Effect.logInfo(`outbox: dispatched ${dispatched} import(s) left over from the last run`)
 }))
 
-/** The HTTP server on `port` (0 = any free port), the engine, and the start-up healing. */
+/** The HTTP server on `port` (0 = any free port), the engine, the reconciler, and the start-up healing. */
 export const ServerLive = (port: number, options: { readonly logRequests?: boolean } = {}) =>
   HttpRouter.serve(HttpApp, { disableLogger: options.logRequests === false, disableListenLog: options.logRequests === false }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" })),
     Layer.provide(HealOutbox),
+    Layer.provideMerge(Reconciler.layer),
     Layer.provideMerge(EngineLive)
   )

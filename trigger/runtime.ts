@@ -1,28 +1,48 @@
 /**
- * The one Effect runtime the tasks run their stages on, created on first use and kept
- * for the life of the worker (never per run): database pool, event store with its
- * inline projections, lead source, stages. Tasks need DATABASE_URL (the worker and the
- * API share PostgreSQL) and the LEAD_SOURCE settings of the API.
+ * The one Effect runtime the tasks run their stages on, built on first use and kept for
+ * the life of the worker process (never per run): the stages, the event store with its
+ * inline projections and a small database pool — nothing of the HTTP service
+ * (src/pipeline/layers.ts).
+ *
+ * A worker without DATABASE_URL or LEAD_SOURCE, or on a database whose schema is behind,
+ * fails loud: the attempt aborts with what to set, and is not retried. A start that failed
+ * for a passing reason (the database away) is retried, with the runtime built again.
  */
 import { AbortTaskRunError } from "@trigger.dev/sdk"
-import { Cause, type Effect, Exit, Layer, ManagedRuntime } from "effect"
-import { inlineProjections } from "../projections/index.ts"
-import { StagesLive } from "../src/app.ts"
-import { Database } from "../src/db/Database.ts"
-import { EventStore } from "../src/eventstore/EventStore.ts"
-import { type ImportStages, StageFailed } from "../src/pipeline/ImportStages.ts"
+import { Cause, ConfigProvider, type Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { WorkerServicesLive } from "../src/pipeline/layers.ts"
+import { StageFailed } from "../src/pipeline/StageFailed.ts"
 
-export const TaskServicesLive = StagesLive.pipe(
-  Layer.provideMerge(EventStore.layer({ inline: inlineProjections })),
-  Layer.provideMerge(Database.layer)
-)
+type TaskServices = ManagedRuntime.ManagedRuntime.Services<ReturnType<typeof makeRuntime>>
+// The environment is read when the runtime is built (again after a failed start).
+const makeRuntime = () => ManagedRuntime.make(WorkerServicesLive.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv()))))
 
-type TaskServices = ImportStages | EventStore | Database
 let runtime: ManagedRuntime.ManagedRuntime<TaskServices, unknown> | undefined
 
-/** Tests run the task bodies in-process against their own database. */
-export const useTaskRuntime = (replacement: ManagedRuntime.ManagedRuntime<TaskServices, unknown>) => {
+/** Tests run the task bodies in-process against their own database (undefined: build it from the environment). */
+export const useTaskRuntime = (replacement: ManagedRuntime.ManagedRuntime<TaskServices, unknown> | undefined) => {
   runtime = replacement
+}
+
+/** Start-up failures no retry can heal: the worker's configuration or the schema must change first. */
+const MISCONFIGURED = new Set(["ConfigError", "SchemaBehind"])
+
+/** The runtime, built (or rebuilt after a failed start) and ready. */
+const ready = async () => {
+  const current = runtime ??= makeRuntime()
+  try {
+    await current.context()
+    return current
+  } catch (error) {
+    if (runtime === current) runtime = undefined
+    await current.dispose().catch(() => undefined)
+    const failure = error as { _tag?: unknown; message?: unknown; cause?: { message?: unknown } }
+    // A ConfigError's own message wraps its source's; the source's is the one written for operators.
+    const message = String(failure?._tag === "ConfigError" ? failure.cause?.message ?? failure.message : failure?.message ?? error)
+    throw typeof failure?._tag === "string" && MISCONFIGURED.has(failure._tag)
+      ? new AbortTaskRunError(`this task worker is misconfigured: ${message}`)
+      : new Error(`this task worker could not start (retried): ${message}`)
+  }
 }
 
 /** A stage failure as the task reports it: thrown (retried by the task's policy) or aborted (not retried). */
@@ -37,8 +57,7 @@ export class TransientStageError extends Error {
 
 /** Runs `effect` on the task runtime; permanent stage failures become AbortTaskRunError. */
 export const runTask = async <A>(effect: Effect.Effect<A, StageFailed, TaskServices>): Promise<A> => {
-  runtime ??= ManagedRuntime.make(TaskServicesLive)
-  const exit = await runtime.runPromiseExit(effect)
+  const exit = await (await ready()).runPromiseExit(effect)
   if (Exit.isSuccess(exit)) return exit.value
   const failure = exit.cause.reasons.find((r) => r._tag === "Fail")
   const e = failure?._tag === "Fail" ? failure.error : undefined
@@ -56,4 +75,3 @@ export const retryAfterHint = ({ error, retryAt }: { readonly error: unknown; re
   retryAt !== undefined && error instanceof TransientStageError && error.retryAfterMs !== undefined
     ? { retryAt: new Date(Math.max(Date.now() + error.retryAfterMs, retryAt.getTime())) }
     : undefined
-

@@ -88,7 +88,14 @@ export const ImportStatus = Schema.Struct({
   creditsReserved: Schema.Int,
   creditsCharged: Schema.Int.annotate({ description: "Equals leadsImported." }),
   creditsRefunded: Schema.Int.annotate({ description: "creditsReserved - creditsCharged once the import has ended." }),
-  completionReason: Schema.NullOr(Schema.Literals(["cap_reached", "search_exhausted", "reachable_limit"])),
+  completionReason: Schema.NullOr(
+    Schema.Literals(["cap_reached", "search_exhausted", "reachable_limit", "upstream_truncated", "canceled"])
+  ).annotate({
+    description: "Why the import ended. upstream_truncated: the provider stopped returning results before min(totalAvailable, 2,500) had been fetched, so the search was not read to its end."
+  }),
+  cancelRequested: Schema.Boolean.annotate({
+    description: "True once a cancel was asked; the import stops after the stage in flight."
+  }),
   error: Schema.NullOr(Schema.String),
   createdAt: DateTimeString,
   updatedAt: DateTimeString
@@ -193,6 +200,14 @@ export class ImportsGroup extends HttpApiGroup.make("imports")
       success: ImportStatus,
       error: [BadRequest, NotFound]
     }).annotate(OpenApi.Summary, "Status and counters of one import (the import-progress projection)"),
+    HttpApiEndpoint.post("cancelImport", "/api/imports/:runId/cancel", {
+      params: RunIdParams,
+      success: ImportStatus.annotate({
+        description: "The import's status with cancelRequested true (status canceled once it has stopped)."
+      }),
+      error: [BadRequest, NotFound, Conflict]
+    }).annotate(OpenApi.Summary, "Cancel an import")
+      .annotate(OpenApi.Description, "Stops the import after the stage in flight (on Trigger.dev too), keeps the rows already imported, refunds every reserved credit not charged, exactly once, and ends the import as canceled (completionReason canceled). Asking again while it stops answers 200 again; once it has ended, 409 IMPORT_ENDED."),
     HttpApiEndpoint.get("getImportEvents", "/api/imports/:runId/events", {
       params: RunIdParams,
       success: Schema.Struct({ events: Schema.Array(AuditEvent) }),

@@ -12,7 +12,7 @@ import { Accounts } from "../accounts/Accounts.ts"
 import { Credits } from "../credits/Credits.ts"
 import { Imports, type ImportRow } from "../imports/Imports.ts"
 import { Lists } from "../lists/Lists.ts"
-import { Api, ValidationErrors } from "./Api.ts"
+import { Api, type ImportStatus, ValidationErrors } from "./Api.ts"
 import {
   apiError,
   BadRequest,
@@ -108,7 +108,8 @@ const toImportStatus = (row: ImportRow) => ({
   creditsReserved: Number(row.credits_reserved),
   creditsCharged: Number(row.credits_charged),
   creditsRefunded: Number(row.credits_refunded),
-  completionReason: row.completion_reason as "cap_reached" | "search_exhausted" | "reachable_limit" | null,
+  completionReason: row.completion_reason as typeof ImportStatus.Type["completionReason"],
+  cancelRequested: row.cancel_requested,
   error: row.error,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at)
@@ -174,6 +175,16 @@ const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(function*
         })
       ))
     .handle("getImport", ({ params }) => Effect.map(callersImport(params.runId), toImportStatus))
+    .handle("cancelImport", ({ params }) =>
+      Effect.gen(function*() {
+        const user = yield* CurrentUser
+        return toImportStatus(yield* imports.cancel(user.id, params.runId))
+      }).pipe(Effect.catchTags({
+        ImportNotFound: () => Effect.fail(importNotFound),
+        ImportAlreadyEnded: (e) =>
+          Effect.fail(apiError(Conflict, "IMPORT_ENDED", `The import has already ended (${e.status}); there is nothing to cancel`)),
+        SqlError: Effect.die
+      })))
     .handle("getImportEvents", ({ params }) =>
       Effect.gen(function*() {
         const row = yield* callersImport(params.runId)

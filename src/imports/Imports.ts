@@ -1,25 +1,32 @@
 /**
- * Starting imports and reading them back.
+ * Starting imports, cancelling them, and reading them back.
  *
  * `start` runs the whole command in ONE transaction — create the list if needed,
  * reserve credits on the user's credit stream (optimistic concurrency: a concurrent
  * change to the stream makes the transaction retry from a fresh read), append
- * ImportRequested / ListResolved / CreditsReserved and an outbox entry. `dispatch`
- * then hands the import to the TaskQueue and records its run id. A crash between the
- * two leaves the outbox entry, which `dispatchPending` sends at the next start.
+ * ImportRequested / ListResolved / CreditsReserved and an outbox entry. Then it hands
+ * the import to the TaskQueue and records its run id. Both run in a fiber of the service's
+ * own: a client that hangs up cannot stop a committed import from being dispatched. A
+ * crash in between leaves the outbox entry, which the reconciler dispatches.
+ *
+ * `cancel` records the request first (so whatever runs next sees it), ends the import
+ * at once — the rows stay, the rest of the reservation is refunded, exactly once — and
+ * asks the engine to stop the run.
  */
-import { Context, Effect, Layer, Option, Result, Schedule, Schema } from "effect"
+import { Context, Effect, Fiber, Layer, Option, Result, Schedule, Schema, Scope } from "effect"
 import type { Selectable } from "kysely"
-import { creditsStream, eventIdFor, ImportEnqueued, importStream, listStream } from "../../events/index.ts"
+import { creditsStream, ImportEnqueued, importStream, listStream } from "../../events/index.ts"
 import { Accounts } from "../accounts/Accounts.ts"
 import { Credits } from "../credits/Credits.ts"
-import { Database, type SqlError } from "../db/Database.ts"
+import { Database, SqlError } from "../db/Database.ts"
 import type { ImportsTable } from "../db/schema.ts"
 import { EventStore, type RecordedEvent } from "../eventstore/EventStore.ts"
 import { Lists } from "../lists/Lists.ts"
+import { importEventIds } from "../pipeline/importEventIds.ts"
 import { ImportStages } from "../pipeline/ImportStages.ts"
+import type { StageFailed } from "../pipeline/StageFailed.ts"
 import { checkUrl, decideStartImport, StartImportRejection } from "./startImport.ts"
-import { type EnqueueError, TaskQueue } from "./TaskQueue.ts"
+import { type EnqueueError, type EnqueueRequest, TaskQueue } from "./TaskQueue.ts"
 
 export interface StartImportRequest {
   readonly url: string
@@ -41,13 +48,44 @@ export class ImportRejected extends Schema.TaggedError<ImportRejected>()("Import
   rejection: StartImportRejection
 }) {}
 
-/** The import was accepted but could not be handed to the engine; it was cancelled and refunded. */
+/** The import was accepted but could not be handed to the engine; it was ended and refunded. */
 export class ImportNotEnqueued extends Schema.TaggedError<ImportNotEnqueued>()("ImportNotEnqueued", {
   importId: Schema.String,
   message: Schema.String
 }) {}
 
+/** No import of the caller has this run id (another user's import answers the same). */
+export class ImportNotFound extends Schema.TaggedError<ImportNotFound>()("ImportNotFound", { runId: Schema.String }) {}
+
+/** The import had already completed, failed or been canceled. */
+export class ImportAlreadyEnded extends Schema.TaggedError<ImportAlreadyEnded>()("ImportAlreadyEnded", {
+  runId: Schema.String,
+  status: Schema.String
+}) {}
+
 export type ImportRow = Selectable<ImportsTable>
+
+/**
+ * A stage's failure where only the database can have failed (ending or cancelling an import
+ * calls no provider): its SQL error again, transient or not, for the API's error edges.
+ */
+const stageToSql = (e: StageFailed): SqlError =>
+  new SqlError({
+    message: `${e.stage}: ${e.message}`,
+    code: e.code.startsWith("sql_") ? e.code.slice(4) : e.code,
+    kind: e.kind === "transient" ? "connection" : "other",
+    retryable: e.kind === "transient",
+    cause: e
+  })
+
+/** Statuses of an import that has ended. */
+export const ENDED_STATUSES: ReadonlyArray<ImportRow["status"]> = ["completed", "failed", "canceled"]
+
+/** An outbox entry: what the engine needs to start an import. */
+export type OutboxEntry = EnqueueRequest
+
+/** After this many refused enqueues of one import, the reconciler stops trying and ends it. */
+export const MAX_DISPATCH_ATTEMPTS = 5
 
 export class Imports extends Context.Service<Imports, {
   start(
@@ -56,9 +94,15 @@ export class Imports extends Context.Service<Imports, {
     options?: { readonly requestId?: string }
   ): Effect.Effect<StartedImport, ImportRejected | ImportNotEnqueued | SqlError>
   /** Hands an accepted import to the engine (idempotent); returns its run id. */
-  dispatch(importId: string): Effect.Effect<string, EnqueueError | SqlError>
-  /** Dispatches every outbox entry left undispatched (a crash between commit and dispatch). */
-  readonly dispatchPending: Effect.Effect<number, SqlError>
+  dispatch(entry: OutboxEntry): Effect.Effect<string, EnqueueError>
+  /**
+   * Dispatches the outbox entries left undispatched for `olderThanMs` or longer (a crash or an
+   * outage between commit and dispatch); ends the imports the engine keeps refusing. Returns
+   * how many were dispatched.
+   */
+  dispatchPending(olderThanMs?: number): Effect.Effect<number, SqlError>
+  /** Cancels the caller's import: recorded, ended and refunded now, its run stopped. */
+  cancel(userId: string, runId: string): Effect.Effect<ImportRow, ImportNotFound | ImportAlreadyEnded | SqlError>
   /** The caller's import with this run id. */
   findByRunId(userId: string, runId: string): Effect.Effect<Option.Option<ImportRow>, SqlError>
   /** Every event of the import, in the order they were recorded. */
@@ -104,7 +148,8 @@ export class Imports extends Context.Service<Imports, {
           yield* db.query((q) =>
             q.insertInto("outbox").values({ import_id: importId, user_id: userId, account_id: d.accountId }).execute()
           )
-          return { importId, listId: d.listId, maxResults: d.maxResults, wasCapped: d.wasCapped }
+          const entry: OutboxEntry = { importId, userId, accountId: d.accountId }
+          return { importId, listId: d.listId, maxResults: d.maxResults, wasCapped: d.wasCapped, entry }
         })).pipe(
           // Another import of this user moved the credit stream first: decide again on a fresh read.
           Effect.retry({
@@ -115,79 +160,131 @@ export class Imports extends Context.Service<Imports, {
           Effect.catchTag(["WrongExpectedVersion", "IdempotencyConflict"], Effect.die)
         )
 
-      const dispatch = (importId: string) =>
-        Effect.gen(function*() {
-          const entry = yield* db.query((q) =>
-            q.selectFrom("outbox").selectAll().where("import_id", "=", importId).executeTakeFirstOrThrow()
+      // Work that must outlive the request that started it (a client may hang up) lives here.
+      const scope = yield* Scope.Scope
+
+      /** Records the run the engine started: ImportEnqueued, and the outbox entry closed. */
+      const recordDispatch = (entry: OutboxEntry, runId: string) =>
+        db.transaction(Effect.gen(function*() {
+          yield* store.append(importStream(entry.importId), [new ImportEnqueued({ importId: entry.importId, runId, engine: queue.engine })], {
+            expectedVersion: "any",
+            eventIds: [importEventIds.enqueued(entry.importId)],
+            correlationId: entry.importId,
+            userId: entry.userId
+          })
+          yield* db.query((q) =>
+            q.updateTable("outbox").set({ run_id: runId, dispatched_at: new Date() })
+              .where("import_id", "=", entry.importId).execute()
           )
-          if (entry.run_id !== null) return entry.run_id
-          const { runId } = yield* queue.enqueue({ importId, userId: entry.user_id, accountId: entry.account_id }).pipe(
+        })).pipe(Effect.catchTag(["WrongExpectedVersion", "IdempotencyConflict"], Effect.die))
+
+      const dispatch = (entry: OutboxEntry) =>
+        Effect.gen(function*() {
+          const { runId } = yield* queue.enqueue(entry).pipe(
             Effect.tapError((e) =>
               db.query((q) =>
                 q.updateTable("outbox").set((eb) => ({ attempts: eb("attempts", "+", 1), last_error: e.message }))
-                  .where("import_id", "=", importId).execute()
-              )
+                  .where("import_id", "=", entry.importId).execute()
+              ).pipe(Effect.ignore)
             )
           )
-          yield* db.transaction(Effect.gen(function*() {
-            yield* store.append(importStream(importId), [new ImportEnqueued({ importId, runId, engine: queue.engine })], {
-              expectedVersion: "any",
-              eventIds: [eventIdFor(importId, "ImportEnqueued")],
-              correlationId: importId,
-              userId: entry.user_id
-            })
-            yield* db.query((q) =>
-              q.updateTable("outbox").set({ run_id: runId, dispatched_at: new Date() })
-                .where("import_id", "=", importId).execute()
-            )
-          })).pipe(Effect.catchTag(["WrongExpectedVersion", "IdempotencyConflict"], Effect.die))
+          // The run exists now: a database that fails to record it does not undo it. The import is
+          // answered with its run id, and the reconciler records it (same idempotency key, same run).
+          yield* recordDispatch(entry, runId).pipe(
+            Effect.retry({ while: (e) => e._tag === "SqlError" && e.retryable, times: 3, schedule: Schedule.exponential("100 millis") }),
+            Effect.catch((e) => Effect.logWarning(`outbox: import ${entry.importId} runs as ${runId}, not recorded yet (the reconciler will)`, e))
+          )
           return runId
         })
 
       /**
-       * The engine refused the import: end it the way the pipeline ends a failed import
-       * (its own refund and finish stages, same event ids, so it can never happen twice),
-       * and close its outbox entry.
+       * The engine refused the import: end it the way the pipeline ends a failed import (its own
+       * refund and finish stages, same event ids, so it can never happen twice), and close its
+       * outbox entry. A database that is briefly away is waited for, a few seconds at most.
        */
       const abandon = (importId: string, reason: string) =>
-        db.transaction(Effect.gen(function*() {
-          const because = { outcome: "failed" as const, error: `not enqueued: ${reason}` }
-          yield* stages.refundUnusedCredits(importId, because)
-          yield* stages.finish(importId, because)
+        Effect.gen(function*() {
+          yield* stages.end(importId, { outcome: "failed", error: `not enqueued: ${reason}` }).pipe(Effect.mapError(stageToSql))
           yield* db.query((q) =>
             q.updateTable("outbox").set({ dispatched_at: new Date(), last_error: `abandoned: ${reason}` })
               .where("import_id", "=", importId).execute()
           )
-        })).pipe(Effect.catchTag("StageFailed", (e) => Effect.die(e)))
+        }).pipe(Effect.retry({
+          while: (e) => e.retryable,
+          // About 12 s in all (0.2 s, doubling), then the failure is the answer.
+          schedule: Schedule.exponential("200 millis"),
+          times: 6
+        }))
+
+      const afterCommit = (entry: OutboxEntry) =>
+        dispatch(entry).pipe(
+          Effect.catchTag("EnqueueError", (e) =>
+            Effect.andThen(
+              abandon(entry.importId, e.message),
+              Effect.fail(new ImportNotEnqueued({ importId: entry.importId, message: e.message }))
+            ))
+        )
 
       const start = (userId: string, request: StartImportRequest, options: { readonly requestId?: string } = {}) =>
         Effect.gen(function*() {
           // The URL needs no state: reject it before touching the database.
           const url = checkUrl(request.url)
           if (Result.isFailure(url)) return yield* new ImportRejected({ rejection: url.failure })
-          const accepted = yield* accept(userId, request, options.requestId ?? crypto.randomUUID())
-          const runId = yield* dispatch(accepted.importId).pipe(
-            Effect.catchTag("EnqueueError", (e) =>
-              Effect.andThen(
-                abandon(accepted.importId, e.message),
-                Effect.fail(new ImportNotEnqueued({ importId: accepted.importId, message: e.message }))
-              ))
-          )
-          return { ...accepted, runId }
+          // The command and its dispatch run in the service's fiber, whatever the request does: a
+          // client that hangs up (even between the commit and the dispatch) cannot strand an import.
+          const command = Effect.gen(function*() {
+            const { entry, ...accepted } = yield* accept(userId, request, options.requestId ?? crypto.randomUUID())
+            return { ...accepted, runId: yield* afterCommit(entry) }
+          })
+          return yield* Fiber.join(yield* Effect.forkIn(command, scope))
         })
 
-      const dispatchPending = Effect.gen(function*() {
-        const pending = yield* db.query((q) =>
-          q.selectFrom("outbox").select("import_id").where("dispatched_at", "is", null).orderBy("created_at").execute()
-        )
-        let dispatched = 0
-        for (const { import_id } of pending) {
-          const result = yield* Effect.result(dispatch(import_id))
-          if (Result.isSuccess(result)) dispatched++
-          else yield* Effect.logWarning(`outbox: import ${import_id} not dispatched yet`, result.failure)
-        }
-        return dispatched
-      })
+      const dispatchPending = (olderThanMs = 0) =>
+        Effect.gen(function*() {
+          const pending = yield* db.query((q) =>
+            q.selectFrom("outbox").select(["import_id", "user_id", "account_id", "attempts"])
+              .where("dispatched_at", "is", null)
+              .where("created_at", "<=", new Date(Date.now() - olderThanMs))
+              .orderBy("created_at").limit(500).execute()
+          )
+          let dispatched = 0
+          for (const row of pending) {
+            const entry: OutboxEntry = { importId: row.import_id, userId: row.user_id, accountId: row.account_id }
+            const result = yield* Effect.result(dispatch(entry))
+            if (Result.isSuccess(result)) {
+              dispatched++
+            } else if (result.failure.permanent === true || row.attempts + 1 >= MAX_DISPATCH_ATTEMPTS) {
+              yield* Effect.logWarning(`outbox: import ${entry.importId} refused ${row.attempts + 1} time(s); ending it`, result.failure)
+              yield* abandon(entry.importId, result.failure.message)
+            } else {
+              yield* Effect.logWarning(`outbox: import ${entry.importId} not dispatched yet`, result.failure)
+            }
+          }
+          return dispatched
+        })
+
+      const cancel = (userId: string, runId: string) =>
+        Effect.gen(function*() {
+          const row = yield* findByRunId(userId, runId).pipe(Effect.flatMap(Option.match({
+            onNone: () => Effect.fail(new ImportNotFound({ runId })),
+            onSome: Effect.succeed
+          })))
+          if (ENDED_STATUSES.includes(row.status)) return yield* new ImportAlreadyEnded({ runId, status: row.status })
+          const requested = yield* stages.requestCancel(row.import_id, userId).pipe(Effect.mapError(stageToSql))
+          if (requested === "ended") {
+            const now = yield* findByRunId(userId, runId)
+            return yield* new ImportAlreadyEnded({ runId, status: Option.match(now, { onNone: () => row.status, onSome: (r) => r.status }) })
+          }
+          // Recorded: from here on nothing the request does can leave it half done.
+          yield* Effect.uninterruptible(stages.end(row.import_id, { outcome: "canceled" }).pipe(Effect.mapError(stageToSql)))
+          if (row.engine === queue.engine) {
+            yield* queue.cancel(runId).pipe(
+              Effect.catch((e) => Effect.logWarning(`cancel: the engine did not stop run ${runId} (its stages stop by themselves)`, e)),
+              Effect.forkIn(scope)
+            )
+          }
+          return yield* findByRunId(userId, runId).pipe(Effect.map(Option.getOrElse(() => row)))
+        })
 
       const findByRunId = (userId: string, runId: string) =>
         db.query((q) =>
@@ -196,7 +293,7 @@ export class Imports extends Context.Service<Imports, {
 
       const events = (importId: string) => store.readCommitted({ correlationId: importId })
 
-      return Imports.of({ start, dispatch, dispatchPending, findByRunId, events })
+      return Imports.of({ start, dispatch, dispatchPending, cancel, findByRunId, events })
     })
   )
 }

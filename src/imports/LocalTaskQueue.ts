@@ -1,30 +1,19 @@
 /**
  * The `local` engine's side of the TaskQueue: records the run in `local_runs` (so a
- * restart can resume it) and signals the in-process engine. Idempotent per import:
- * enqueueing the same import again returns the run it already has.
+ * restart, or another instance, can resume it) and signals the in-process engine.
+ * Idempotent per import: enqueueing the same import again returns the run it already has.
  */
-import { Context, Effect, Layer, PubSub } from "effect"
+import { Effect, Layer, PubSub } from "effect"
 import { randomBytes } from "node:crypto"
 import { Database } from "../db/Database.ts"
-import { EnqueueError, type EnqueueRequest, TaskQueue } from "./TaskQueue.ts"
+import { LocalRunSignal } from "../pipeline/LocalEngine.ts"
+import { EngineUnavailable, EnqueueError, type EnqueueRequest, type RunState, TaskQueue } from "./TaskQueue.ts"
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 /** A run id of Trigger.dev's form: `run_` + 24 lowercase alphanumerics. */
 export const mintRunId = (): string =>
   "run_" + Array.from(randomBytes(24), (b) => ALPHABET[b % ALPHABET.length]).join("")
-
-export interface LocalRun {
-  readonly runId: string
-  readonly importId: string
-  /** The LinkedIn account the import searches with: one run at a time per account. */
-  readonly accountId: string
-}
-
-/** Runs handed to the in-process engine, as they are enqueued. */
-export class LocalRunSignal extends Context.Service<LocalRunSignal, PubSub.PubSub<LocalRun>>()("app/imports/LocalRunSignal") {
-  static readonly layer = Layer.effect(LocalRunSignal, PubSub.unbounded<LocalRun>())
-}
 
 export const LocalTaskQueue = {
   layer: Layer.effect(
@@ -44,7 +33,19 @@ export const LocalTaskQueue = {
         }
         return { runId: run.run_id }
       })
-      return TaskQueue.of({ engine: "local", enqueue })
+
+      // The engine stops at its next stage by itself: every stage checks for the cancel first.
+      const cancel = (_runId: string) => Effect.void
+
+      const runState = (runId: string) =>
+        db.query((q) => q.selectFrom("local_runs").select("status").where("run_id", "=", runId).executeTakeFirst()).pipe(
+          Effect.map((row): RunState =>
+            row?.status === "pending" ? { _tag: "Active" } : { _tag: "Gone", status: row ? "done" : "missing", canceled: false }
+          ),
+          Effect.mapError((e) => new EngineUnavailable({ message: `local engine: ${e.message}`, cause: e }))
+        )
+
+      return TaskQueue.of({ engine: "local", enqueue, cancel, runState })
     })
   )
 }

@@ -1,5 +1,7 @@
 /**
- * Hands an accepted import to the engine that runs its pipeline and returns the run id.
+ * The engine that runs imports, as the API sees it: hand it an accepted import (enqueue,
+ * returning the run id), stop a run (cancel), and ask whether a run still exists (for the
+ * reconciler).
  *
  * `local` (default) runs the pipeline in this process; `trigger` triggers the
  * `sales-nav-import` task on Trigger.dev. Both are idempotent per import: enqueueing
@@ -8,11 +10,7 @@
  */
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
-
-/** The payload of the sales-nav-import task: ids only, the data lives in Postgres. */
-export interface SalesNavImportPayload {
-  readonly importId: string
-}
+import type { SalesNavImportPayload } from "../pipeline/payloads.ts"
 
 export interface EnqueueRequest extends SalesNavImportPayload {
   readonly userId: string
@@ -22,14 +20,30 @@ export interface EnqueueRequest extends SalesNavImportPayload {
 
 export class EnqueueError extends Schema.TaggedError<EnqueueError>()("EnqueueError", {
   message: Schema.String,
+  /** The engine refused the request itself (a 4xx): sending it again cannot succeed. */
+  permanent: Schema.optional(Schema.Boolean),
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/** The engine could not be asked (cancel, run state): nothing is known. */
+export class EngineUnavailable extends Schema.TaggedError<EngineUnavailable>()("EngineUnavailable", {
+  message: Schema.String,
   cause: Schema.optional(Schema.Defect())
 }) {}
 
 export type Engine = "local" | "trigger"
 
+/** Whether a run still exists on its engine (queued, running, waiting) or how it ended there. */
+export type RunState =
+  | { readonly _tag: "Active" }
+  | { readonly _tag: "Gone"; readonly status: string; readonly canceled: boolean }
+
 export class TaskQueue extends Context.Service<TaskQueue, {
   readonly engine: Engine
   enqueue(request: EnqueueRequest): Effect.Effect<{ readonly runId: string }, EnqueueError>
+  /** Stops the run and the stage it runs now, where the engine can; the stages stop by themselves otherwise. */
+  cancel(runId: string): Effect.Effect<void, EngineUnavailable>
+  runState(runId: string): Effect.Effect<RunState, EngineUnavailable>
 }>()("app/imports/TaskQueue") {}
 
 /** Run ids look like Trigger.dev's: `run_` + 16-40 alphanumerics (the contract's RunId pattern). */

@@ -1,6 +1,6 @@
 /**
  * The `trigger` engine of the TaskQueue: triggers the `sales-nav-import` task on
- * Trigger.dev through the SDK's HTTP API.
+ * Trigger.dev through the SDK's HTTP API, cancels runs and reads their status.
  *
  * One enqueue is one `POST /api/v1/tasks/sales-nav-import/trigger`. Its idempotency
  * key is derived from the import id alone, so a re-dispatched enqueue (the outbox
@@ -12,7 +12,8 @@ import { idempotencyKeys, type RetryOptions, TriggerClient } from "@trigger.dev/
 import { Config, ConfigProvider, Duration, Effect, Layer, Option, Redacted } from "effect"
 // Types only: the task's code never enters the API's import graph.
 import type { salesNavImport } from "../../trigger/sales-nav-import.ts"
-import { EnqueueError, type EnqueueRequest, type SalesNavImportPayload, TaskQueue } from "./TaskQueue.ts"
+import type { SalesNavImportPayload } from "../pipeline/payloads.ts"
+import { EngineUnavailable, EnqueueError, type EnqueueRequest, type RunState, TaskQueue } from "./TaskQueue.ts"
 
 /** The id of the task this engine triggers (trigger/ declares it). */
 export const TASK_ID = "sales-nav-import"
@@ -79,10 +80,14 @@ const make = (options: TriggerTaskQueueOptions): TaskQueue["Service"] => {
         client.tasks.trigger<typeof salesNavImport>(TASK_ID, payload, {
           idempotencyKey: await idempotencyKeyFor(request.importId),
           idempotencyKeyTTL: IDEMPOTENCY_KEY_TTL,
-          concurrencyKey: request.accountId,
           tags: tagsFor(request)
         }),
-      catch: (cause) => new EnqueueError({ message: `Trigger.dev did not start ${TASK_ID} for import ${request.importId}: ${describeCause(cause)}`, cause })
+      catch: (cause) =>
+        new EnqueueError({
+          message: `Trigger.dev did not start ${TASK_ID} for import ${request.importId}: ${describeCause(cause)}`,
+          permanent: isRefusal(cause),
+          cause
+        })
     }).pipe(
       Effect.timeoutOrElse({
         duration: timeout,
@@ -93,7 +98,35 @@ const make = (options: TriggerTaskQueueOptions): TaskQueue["Service"] => {
     return { runId: handle.id }
   })
 
-  return TaskQueue.of({ engine: "trigger", enqueue })
+  /** Asks Trigger.dev, within the timeout, and reports what it could not do as EngineUnavailable. */
+  const ask = <A>(what: string, f: () => Promise<A>) =>
+    Effect.tryPromise({
+      try: f,
+      catch: (cause) => new EngineUnavailable({ message: `Trigger.dev: ${what}: ${describeCause(cause)}`, cause })
+    }).pipe(Effect.timeoutOrElse({
+      duration: timeout,
+      orElse: () => Effect.fail(new EngineUnavailable({ message: `Trigger.dev: ${what}: no answer within ${Duration.format(timeout)}` }))
+    }))
+
+  // Cancels the run and every child run in progress (the platform does both).
+  const cancel = (runId: string) => Effect.asVoid(ask(`cancel ${runId}`, () => client.runs.cancel(runId)))
+
+  const runState = (runId: string) =>
+    Effect.map(ask(`retrieve ${runId}`, () => client.runs.retrieve(runId)), (run): RunState =>
+      FINAL_STATUSES.has(run.status)
+        ? { _tag: "Gone", status: run.status, canceled: run.status === "CANCELED" }
+        : { _tag: "Active" })
+
+  return TaskQueue.of({ engine: "trigger", enqueue, cancel, runState })
+}
+
+/** Run statuses after which the run does nothing more (docs: runs.mdx "Final states"). */
+const FINAL_STATUSES = new Set(["COMPLETED", "CANCELED", "FAILED", "CRASHED", "SYSTEM_FAILURE", "EXPIRED", "TIMED_OUT"])
+
+/** A 4xx other than 408/409/429: Trigger.dev refused the request itself, so sending it again cannot help. */
+const isRefusal = (cause: unknown): boolean => {
+  const status = (cause as { status?: unknown })?.status
+  return typeof status === "number" && status >= 400 && status < 500 && ![408, 409, 429].includes(status)
 }
 
 const describeCause = (cause: unknown): string => {

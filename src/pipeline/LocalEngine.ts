@@ -1,19 +1,41 @@
 /**
- * TASK_ENGINE=local: runs imports in this process with the same orchestrator,
- * stages and retry policy as the Trigger.dev tasks.
+ * TASK_ENGINE=local: runs imports in this process with the same orchestrator, stages
+ * and retry policy as the Trigger.dev tasks.
  *
  * - Bounded: at most LOCAL_ENGINE_CONCURRENCY imports at once, and one at a time per
- *   LinkedIn account (the concurrency key Trigger.dev uses to pace an account).
- * - Durable: a run stays `pending` in local_runs until its import has ended; at start
- *   every pending run resumes from its events. A SIGKILL mid-import loses nothing.
+ *   LinkedIn account. A run first waits for its account, then for an engine slot, so one
+ *   account's queue of imports never holds slots another account's import could use.
+ * - Durable: a run stays `pending` in local_runs until its import has ended; at start every
+ *   pending run this engine may take resumes from its events. A SIGKILL loses nothing.
+ * - Leased: the engine holds a lease on each run it has taken and renews it while it lives
+ *   (LOCAL_ENGINE_LEASE_MS). Another instance on the same database takes over the runs of
+ *   an engine whose leases expired; a run taken over too often is ended as failed instead.
+ *   On PGlite one process owns the database, so every pending run is this engine's.
  */
-import { Config, Effect, Layer, PubSub, Schedule } from "effect"
+import { Config, Context, Effect, Layer, PubSub, Schedule } from "effect"
 import * as Semaphore from "effect/Semaphore"
+import { sql } from "kysely"
 import { Database } from "../db/Database.ts"
-import { type LocalRun, LocalRunSignal } from "../imports/LocalTaskQueue.ts"
+import { textArray } from "../db/sql.ts"
 import { ImportStages } from "./ImportStages.ts"
 import { type RetryPolicy, STAGE_RETRY, withRetry } from "./retryPolicy.ts"
 import { runImport, type StageRunner } from "./runImport.ts"
+
+/** A run of the in-process engine. */
+export interface LocalRun {
+  readonly runId: string
+  readonly importId: string
+  /** The LinkedIn account the import searches with: one run at a time per account. */
+  readonly accountId: string
+}
+
+/** Runs enqueued in this process, as they are enqueued (the local TaskQueue publishes them). */
+export class LocalRunSignal extends Context.Service<LocalRunSignal, PubSub.PubSub<LocalRun>>()("app/pipeline/LocalRunSignal") {
+  static readonly layer = Layer.effect(LocalRunSignal, PubSub.unbounded<LocalRun>())
+}
+
+/** An engine that died this many times while running the same import gets it ended as failed. */
+export const MAX_TAKEOVERS = 3
 
 /** Stages called in-process, each with the retry policy. */
 export const localStageRunner = (stages: ImportStages["Service"], policy: RetryPolicy = STAGE_RETRY): StageRunner => {
@@ -26,16 +48,26 @@ export const localStageRunner = (stages: ImportStages["Service"], policy: RetryP
   }
 }
 
+interface ClaimedRow {
+  readonly run_id: string
+  readonly import_id: string
+  readonly account_id: string
+  readonly takeovers: number
+}
+
 export const LocalEngine = {
   layer: Layer.effectDiscard(Effect.gen(function*() {
     const db = yield* Database
     const stages = yield* ImportStages
     const signal = yield* LocalRunSignal
     const concurrency = yield* Config.Int("LOCAL_ENGINE_CONCURRENCY").pipe(Config.withDefault(4))
+    const leaseMs = yield* Config.Int("LOCAL_ENGINE_LEASE_MS").pipe(Config.withDefault(15_000))
+    const owner = `engine-${crypto.randomUUID()}`
     const runner = localStageRunner(stages)
     const slots = yield* Semaphore.make(concurrency)
     const accounts = new Map<string, Semaphore.Semaphore>()
-    const scheduled = new Set<string>()
+    /** Runs this engine has taken (queued for their account or a slot, or running). */
+    const taken = new Set<string>()
 
     const accountLock = (accountId: string) =>
       Effect.gen(function*() {
@@ -46,39 +78,106 @@ export const LocalEngine = {
         return lock
       })
 
+    /**
+     * Takes the lease of pending runs: the given ones (`runIds`), or every run whose lease
+     * expired or that nobody took within a lease (its enqueuer died); `everything` on PGlite.
+     */
+    const claim = (which: { readonly runIds: ReadonlyArray<string> } | "abandoned" | "everything") =>
+      db.query((q) =>
+        sql<ClaimedRow>`
+          update local_runs set
+            takeovers = takeovers + (case when lease_owner is not null and lease_owner <> ${owner} then 1 else 0 end),
+            lease_owner = ${owner},
+            lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
+            updated_at = now()
+          where status = 'pending' and ${
+          which === "everything"
+            ? sql`true`
+            : which === "abandoned"
+            ? sql`(lease_expires_at < now() or (lease_owner is null and created_at < now() - ${leaseMs} * interval '1 millisecond'))`
+            : sql`run_id = any(${textArray(which.runIds)})
+                and (lease_owner is null or lease_owner = ${owner} or lease_expires_at < now())`
+        }
+          returning run_id, import_id::text as import_id, account_id::text as account_id, takeovers`.execute(q)
+      ).pipe(Effect.map(({ rows }) => rows))
+
+    const renewLeases = Effect.suspend(() =>
+      taken.size === 0 ? Effect.void : db.query((q) =>
+        q.updateTable("local_runs").set({ lease_expires_at: sql`now() + ${leaseMs} * interval '1 millisecond'` })
+          .where("lease_owner", "=", owner).where("status", "=", "pending").execute()
+      ).pipe(Effect.asVoid)
+    )
+
     const markDone = (run: LocalRun) =>
       db.query((q) =>
-        q.updateTable("local_runs").set({ status: "done", updated_at: new Date() }).where("run_id", "=", run.runId).execute()
+        q.updateTable("local_runs").set({ status: "done", lease_owner: null, lease_expires_at: null, updated_at: new Date() })
+          .where("run_id", "=", run.runId).execute()
       )
 
-    /** Runs the import to its end; an infrastructure failure is retried (the run stays pending meanwhile). */
+    /** Gives a run's lease back (this engine stops, or the run failed for now): another engine may take it. */
+    const release = (run: LocalRun) =>
+      db.query((q) =>
+        q.updateTable("local_runs").set({ lease_expires_at: new Date(0) })
+          .where("run_id", "=", run.runId).where("lease_owner", "=", owner).where("status", "=", "pending").execute()
+      ).pipe(Effect.ignore)
+
+    /**
+     * Runs the import to its end. Infrastructure failures (the database away) are retried with
+     * backoff while the run stays pending; a defect (a bug) ends the import as failed, refunded.
+     */
     const execute = (run: LocalRun) =>
       runImport(run.importId, run.runId, () => runner).pipe(
         Effect.provideService(ImportStages, stages),
+        Effect.catchDefect((defect) =>
+          Effect.gen(function*() {
+            yield* Effect.logError(`local engine: import ${run.importId} hit a defect; ending it as failed`, defect)
+            yield* stages.end(run.importId, { outcome: "failed", error: `local engine: ${String(defect instanceof Error ? defect.message : defect)}` })
+          })),
         Effect.tap(() => markDone(run)),
         Effect.tapError((e) => Effect.logWarning(`local engine: import ${run.importId} interrupted by a failure; retrying`, e)),
         Effect.retry(Schedule.min([Schedule.exponential("1 second"), Schedule.spaced("30 seconds")]))
       )
 
-    const schedule = (run: LocalRun) =>
+    const schedule = (row: ClaimedRow) =>
       Effect.gen(function*() {
-        if (scheduled.has(run.runId)) return
-        scheduled.add(run.runId)
-        const lock = yield* accountLock(run.accountId)
-        yield* slots.withPermits(1)(lock.withPermits(1)(execute(run))).pipe(
-          Effect.ensuring(Effect.sync(() => scheduled.delete(run.runId))),
+        const run: LocalRun = { runId: row.run_id, importId: row.import_id, accountId: row.account_id }
+        if (taken.has(run.runId)) return
+        taken.add(run.runId)
+        const work: Effect.Effect<unknown, unknown> = row.takeovers > MAX_TAKEOVERS
+          ? stages.end(run.importId, {
+            outcome: "failed",
+            error: `the local engine running this import stopped ${row.takeovers} times without finishing it`
+          }).pipe(Effect.andThen(markDone(run)), Effect.retry(Schedule.spaced("5 seconds")))
+          : (yield* accountLock(run.accountId)).withPermits(1)(slots.withPermits(1)(execute(run)))
+        yield* work.pipe(
+          Effect.onInterrupt(() => release(run)),
+          Effect.ensuring(Effect.sync(() => taken.delete(run.runId))),
           Effect.forkScoped
         )
       })
 
+    const claimAndSchedule = (which: Parameters<typeof claim>[0]) =>
+      Effect.flatMap(claim(which), (rows) => Effect.forEach(rows, schedule, { discard: true }).pipe(Effect.as(rows.length)))
+
     // Subscribe before reading the pending runs, so a run enqueued in between is not missed.
     const inbox = yield* PubSub.subscribe(signal)
-    yield* PubSub.take(inbox).pipe(Effect.flatMap(schedule), Effect.forever, Effect.forkScoped)
-    const pending = yield* db.query((q) =>
-      q.selectFrom("local_runs").select(["run_id", "import_id", "account_id"]).where("status", "=", "pending")
-        .orderBy("created_at").execute()
+    yield* PubSub.take(inbox).pipe(
+      Effect.flatMap((run) => claimAndSchedule({ runIds: [run.runId] })),
+      Effect.catch((e) => Effect.logWarning("local engine: could not take a run (the reconciler retries)", e)),
+      Effect.forever,
+      Effect.forkScoped
     )
-    if (pending.length > 0) yield* Effect.logInfo(`local engine: resuming ${pending.length} import(s)`)
-    for (const r of pending) yield* schedule({ runId: r.run_id, importId: r.import_id, accountId: r.account_id })
+    const resumed = yield* claimAndSchedule(db.backend === "pglite" ? "everything" : "abandoned")
+    if (resumed > 0) yield* Effect.logInfo(`local engine: resuming ${resumed} import(s)`)
+
+    // While it lives the engine renews its leases, and takes over the runs of engines that died.
+    const every = Schedule.spaced(`${Math.max(100, Math.floor(leaseMs / 3))} millis`)
+    yield* renewLeases.pipe(
+      Effect.andThen(claimAndSchedule("abandoned")),
+      Effect.tap((n) => n > 0 ? Effect.logInfo(`local engine: took over ${n} import(s) of an engine that stopped`) : Effect.void),
+      Effect.catch((e) => Effect.logWarning("local engine: lease renewal failed", e)),
+      Effect.repeat(every),
+      Effect.forkScoped
+    )
   }))
 }

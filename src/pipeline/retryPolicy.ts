@@ -5,7 +5,7 @@
  * Trigger.dev tasks declare the same numbers as their `retry` option.
  */
 import { Effect } from "effect"
-import { StageFailed } from "./ImportStages.ts"
+import { StageFailed } from "./StageFailed.ts"
 
 export interface RetryPolicy {
   readonly maxAttempts: number

@@ -7,7 +7,8 @@
 import { Effect } from "effect"
 import type { ImportOutcome, ImportRequested } from "../../events/index.ts"
 import { decide, evolve, type Fact, type ImportState } from "./importProcess.ts"
-import { ImportStages, StageFailed } from "./ImportStages.ts"
+import { ImportStages } from "./ImportStages.ts"
+import type { StageFailed } from "./StageFailed.ts"
 
 /** How the orchestrator gets a page stage or the refund done (in-process or as a subtask). */
 export interface StageRunner {
@@ -33,14 +34,21 @@ const summary = (importId: string, runId: string, state: ImportState): ImportSum
   pages: state.fetched.page
 })
 
+export interface RunImportOptions {
+  /** Called with the state after every step (e.g. to publish progress to a dashboard). */
+  readonly onStep?: (state: ImportState) => Effect.Effect<void>
+}
+
 /** Runs (or resumes) an import to its end. `runnerFor` gets the request, e.g. for its account. */
 export const runImport = (
   importId: string,
   runId: string,
-  runnerFor: (request: ImportRequested) => StageRunner
+  runnerFor: (request: ImportRequested) => StageRunner,
+  options: RunImportOptions = {}
 ) =>
   Effect.gen(function*() {
     const stages = yield* ImportStages
+    const onStep = options.onStep ?? (() => Effect.void)
     let state = yield* stages.loadState(importId)
     if (state.request === undefined) return summary(importId, runId, state)
     const runner = runnerFor(state.request)
@@ -69,6 +77,8 @@ export const runImport = (
             ? Effect.succeed<Fact>({ _tag: "StageFailed", error: `${e.code}: ${e.message}` })
             : Effect.fail(e))
       )
-      state = evolve(state, fact)
+      // Halted by someone else (a cancel, the reconciler): what they recorded decides the next step.
+      state = fact._tag === "Halted" ? yield* stages.loadState(importId) : evolve(state, fact)
+      yield* onStep(state)
     }
   }).pipe(Effect.withSpan("runImport", { attributes: { importId, runId } }))

@@ -13,16 +13,26 @@ const COPY = fileURLToPath(new URL("./openapi.yaml", import.meta.url))
 const SHARED = fileURLToPath(new URL("../../../shared/contract/openapi.yaml", import.meta.url))
 
 const OPERATIONS = [
+  "DELETE /api/admin/tokens/{tokenId}",
   "GET /api/credits",
+  "GET /api/imports",
   "GET /api/imports/{runId}",
   "GET /api/imports/{runId}/events",
+  "GET /api/imports/{runId}/stream",
   "GET /api/lists/sales-nav-access",
   "GET /api/lists/{listId}",
   "GET /api/lists/{listId}/rows",
+  "GET /api/support/events",
+  "GET /api/support/imports/{runId}",
+  "GET /api/support/lists/{listId}/rows",
+  "GET /api/support/projections",
   "POST /api/admin/users",
   "POST /api/admin/users/{userId}/credits",
   "POST /api/admin/users/{userId}/linkedin-accounts",
-  "POST /api/lists/import-sales-nav"
+  "POST /api/admin/users/{userId}/tokens",
+  "POST /api/imports/{runId}/cancel",
+  "POST /api/lists/import-sales-nav",
+  "POST /api/support/projections/{name}/rebuild"
 ]
 
 const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"])

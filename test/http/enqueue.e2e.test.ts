@@ -96,12 +96,12 @@ layer(TestAppOnTriggerStub({}, { maxConnections: 20 }), { excludeTestServices: t
       yield* db.query((q) => q.updateTable("outbox").set({ dispatched_at: null, run_id: null }).where("import_id", "=", importId).execute())
       const sentBefore = stub.received.length
 
-      expect(yield* imports.dispatchPending).toBe(1)
+      expect(yield* imports.dispatchPending()).toBe(1)
       // The SDK sent the same idempotency key, so the platform answered with the same run.
       expect(stub.received.length).toBe(sentBefore + 1)
       const entry = yield* db.query((q) => q.selectFrom("outbox").selectAll().where("import_id", "=", importId).executeTakeFirstOrThrow())
       expect(entry.run_id).toBe(reply.body.runId)
-      expect(yield* imports.dispatchPending).toBe(0)
+      expect(yield* imports.dispatchPending()).toBe(0)
       // ImportEnqueued is recorded once.
       const events = yield* imports.events(importId)
       expect(events.filter((e) => e.type === "ImportEnqueued").length).toBe(1)

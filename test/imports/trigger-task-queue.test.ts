@@ -48,10 +48,11 @@ describe("TriggerTaskQueue against a stub Trigger.dev API", () => {
       expect(options.idempotencyKey).toBe(sha256(`sales-nav-import:${req.importId}`))
       expect(options.idempotencyKeyOptions).toStrictEqual({ key: `sales-nav-import:${req.importId}`, scope: "global" })
       expect(options.idempotencyKeyTTL).toBe("30d")
-      expect(options.concurrencyKey).toBe(req.accountId)
+      // No concurrency key on the parent: the one-at-a-time point per account is fetch-page (README).
+      expect(options.concurrencyKey).toBeUndefined()
       expect(options.tags).toStrictEqual([`import:${req.importId}`, `user:${req.userId}`, `account:${req.accountId}`])
       expect(Object.keys(options).sort()).toStrictEqual(
-        ["concurrencyKey", "idempotencyKey", "idempotencyKeyOptions", "idempotencyKeyTTL", "payloadSize", "payloadType", "tags"]
+        ["idempotencyKey", "idempotencyKeyOptions", "idempotencyKeyTTL", "payloadSize", "payloadType", "tags"]
       )
       expect(Object.keys(sent.body).sort()).toStrictEqual(["options", "payload"])
 

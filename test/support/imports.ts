@@ -24,6 +24,7 @@ export interface ImportStatusBody {
   readonly creditsCharged: number
   readonly creditsRefunded: number
   readonly completionReason: string | null
+  readonly cancelRequested: boolean
   readonly error: string | null
 }
 
@@ -40,7 +41,7 @@ export const awaitImport = (api: Client, token: string, runId: string, listId: s
       const rows = yield* Effect.promise(() => api.request("GET", `/api/lists/${listId}/rows?limit=1`, { token }))
       if (rowCounts.at(-1) !== rows.body.total) rowCounts.push(rows.body.total)
       const body = status.body as ImportStatusBody
-      if (body.status === "completed" || body.status === "failed") return { status: body, rowCounts }
+      if (body.status === "completed" || body.status === "failed" || body.status === "canceled") return { status: body, rowCounts }
       if (Date.now() > deadline) throw new Error(`import ${runId} still ${body.status} after ${timeoutMs} ms`)
       yield* Effect.sleep("25 millis")
     }
@@ -71,7 +72,7 @@ export const personOf = (x: { linkedinUrl: string | null; profileData?: { fullNa
 export const expectImportInvariants = (status: ImportStatusBody) =>
   Effect.gen(function*() {
     const db = yield* Database
-    expect(["completed", "failed"]).toContain(status.status)
+    expect(["completed", "failed", "canceled"]).toContain(status.status)
     expect(status.creditsCharged).toBe(status.leadsImported)
     expect(status.leadsImported).toBeLessThanOrEqual(status.maxResults)
     expect(status.creditsReserved).toBe(status.maxResults)
@@ -88,7 +89,7 @@ export const expectImportInvariants = (status: ImportStatusBody) =>
         (select count(*)::int from events e join imports i on e.correlation_id = i.import_id::text
            where i.run_id = ${status.runId} and e.type = 'CreditsRefunded') as refunds,
         (select count(*)::int from events e join imports i on e.correlation_id = i.import_id::text
-           where i.run_id = ${status.runId} and e.type in ('ImportCompleted', 'ImportFailed')) as endings`.execute(q)
+           where i.run_id = ${status.runId} and e.type in ('ImportCompleted', 'ImportFailed', 'ImportCanceled')) as endings`.execute(q)
     )
     const counts = rows[0]!
     expect(counts.rows).toBe(status.leadsImported)

@@ -91,8 +91,8 @@ const enumOf = (schema: Obj): ReadonlyArray<unknown> | undefined =>
   Array.isArray(schema.enum) ? schema.enum : "const" in schema ? [schema.const] : undefined
 
 /**
- * `type: [T, 'null']` ≡ `anyOf: [{type: T}, {type: 'null'}]` ≡ the same with oneOf:
- * all become `{nullable: true, variants: [{type: T, ...}]}`.
+ * `type: [T, 'null']` ≡ `anyOf: [{type: T}, {type: 'null'}]` ≡ the same with oneOf ≡ an enum
+ * listing null: all become `{nullable: true, variants: [{type: T, ...}]}`.
  */
 export const shapeOf = (doc: Obj, value: unknown): Shape => {
   const schema = deref(doc, value)
@@ -110,7 +110,13 @@ export const shapeOf = (doc: Obj, value: unknown): Shape => {
   }
   const values = enumOf(schema)
   const onlyNull = schema.type === "null" || (values !== undefined && values.length > 0 && values.every((v) => v === null))
-  return onlyNull ? { nullable: true, variants: [] } : { nullable: false, variants: [schema] }
+  if (onlyNull) return { nullable: true, variants: [] }
+  // `enum: [a, b, null]` ≡ `anyOf: [{enum: [a, b]}, {type: 'null'}]`.
+  if (values !== undefined && values.includes(null)) {
+    const { const: _, ...rest } = schema
+    return { nullable: true, variants: [{ ...rest, enum: values.filter((v) => v !== null) }] }
+  }
+  return { nullable: false, variants: [schema] }
 }
 
 const typeOf = (variant: Obj): string | undefined => (typeof variant.type === "string" ? variant.type : undefined)

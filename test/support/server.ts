@@ -11,12 +11,21 @@ import { platform, stubApi } from "./trigger-stub.ts"
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789"
 
-/** Everything an e2e test can reach: the server, the services, the database. */
+/**
+ * Everything an e2e test can reach: the server, the services, the database. The reconciler's
+ * background pass is off unless a test turns it on (RECONCILE_INTERVAL_MS), so it never races
+ * a test that checks the outbox itself.
+ */
 export const TestApp = (env: Record<string, string> = {}, options: { readonly maxConnections?: number } = {}) =>
   ServerLive(0, { logRequests: false }).pipe(
     Layer.provideMerge(ServicesLive),
     Layer.provideMerge(TestDatabase({ max: options.maxConnections ?? 10 })),
-    Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ ADMIN_TOKEN, FAKE_PAGE_LATENCY_MS: "0", ...env })))
+    Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({
+      ADMIN_TOKEN,
+      FAKE_PAGE_LATENCY_MS: "0",
+      RECONCILE_INTERVAL_MS: "0",
+      ...env
+    })))
   )
 
 export interface Reply {
@@ -74,12 +83,16 @@ export const call = <A>(f: () => Promise<A>) => Effect.promise(f)
  * The app with TASK_ENGINE=trigger against a stub of the Trigger.dev API: the real SDK
  * enqueues over HTTP, nothing runs the pipeline. `TriggerStub` exposes what it received.
  */
-export class TriggerStub extends Context.Service<TriggerStub, Effect.Success<ReturnType<typeof stubApi>>>()("test/TriggerStub") {}
+export class TriggerStub extends Context.Service<
+  TriggerStub,
+  Effect.Success<ReturnType<typeof stubApi>> & Pick<ReturnType<typeof platform>, "runs" | "delayTriggers">
+>()("test/TriggerStub") {}
 
 export const TestAppOnTriggerStub = (env: Record<string, string> = {}, options: { readonly maxConnections?: number } = {}) =>
   Layer.unwrap(Effect.gen(function*() {
-    const stub = yield* stubApi(platform())
+    const answers = platform()
+    const stub = yield* stubApi(answers)
     return TestApp({ TASK_ENGINE: "trigger", TRIGGER_SECRET_KEY: "tr_dev_e2e", TRIGGER_API_URL: stub.url, ...env }, options).pipe(
-      Layer.provideMerge(Layer.succeed(TriggerStub, stub))
+      Layer.provideMerge(Layer.succeed(TriggerStub, { ...stub, runs: answers.runs, delayTriggers: answers.delayTriggers }))
     )
   }))

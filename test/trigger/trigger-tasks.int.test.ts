@@ -107,8 +107,8 @@ const refundCall = (importId: string, because: ImportOutcome) => ({ taskId: "ref
 
 /**
  * Every trigger carries a run-scoped idempotency key (sha256 of the key parts and the parent's
- * run id, all distinct) and a small payload; only fetch-page goes to the per-account queue
- * with the account as concurrency key.
+ * run id, all distinct), a small payload and the dashboard tags of its import (and page); only
+ * fetch-page has the account as concurrency key (its task allows one run per key).
  */
 const expectTriggerOptions = (
   children: ReadonlyArray<{ readonly taskId: string; readonly payload: unknown; readonly options: Record<string, any> }>,
@@ -121,7 +121,7 @@ const expectTriggerOptions = (
     expect(options.idempotencyKeyOptions).toEqual({ key, scope: "run" })
     expect(options.idempotencyKey).toBe(createHash("sha256").update(`${key}-${parentRunId}`).digest("hex"))
     expect(options.concurrencyKey).toBe(taskId === "fetch-page" ? accountId : undefined)
-    expect(options.queue).toEqual(taskId === "fetch-page" ? { name: "linkedin-account" } : undefined)
+    expect(options.tags).toEqual(page === undefined ? [`import:${importId}`] : [`import:${importId}`, `page:${page}`])
     expect(options.payloadSize).toBeLessThan(256)
   }
   expect(new Set(children.map((c) => c.options.idempotencyKey)).size).toBe(children.length)
