@@ -9,6 +9,7 @@ import type { LeadSource } from "./LeadSource.ts"
 import { UnipileLeadSource } from "./UnipileLeadSource.ts"
 
 export * from "./LeadSource.ts"
+export { cleanLead, cleanText } from "./cleanText.ts"
 export { FakeLeadSource, fakeSearchPeople, makeFakeLeadSource } from "./FakeLeadSource.ts"
 export type { FakeLeadSourceOptions } from "./FakeLeadSource.ts"
 export { makeUnipileLeadSource, UnipileLeadSource } from "./UnipileLeadSource.ts"
