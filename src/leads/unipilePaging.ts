@@ -3,7 +3,8 @@
  * when Unipile answers a page from anywhere else (it restarted the search, served a
  * page twice, or skipped ahead), carrying on would spend LinkedIn page views, which
  * are scarce per account, on people already imported, or silently lose some. Both
- * adapters stop with one of these permanent errors instead.
+ * adapters stop with one of these permanent errors instead (and with `notPeople` when
+ * the URL turns out to search companies).
  */
 import { PAGE_SIZE } from "./LeadSource.ts"
 import { permanent } from "./unipileErrors.ts"
@@ -31,4 +32,12 @@ export const invalidCursor = (page: number, why: string) =>
     "invalid_cursor",
     `The continuation for page ${page} cannot be used: ${why}. If UNIPILE_API_VERSION changed while the import was ` +
       "running, start a new import."
+  )
+
+/** The URL finds companies or accounts, not people. */
+export const notPeople = (what: string | null) =>
+  permanent(
+    "not_a_people_search",
+    `The URL returns ${what ?? "non-people"} results, not people. Import a Sales Navigator people search ` +
+      "(linkedin.com/sales/search/people?...) or a lead list (linkedin.com/sales/lists/people/...) instead."
   )

@@ -13,10 +13,10 @@
 import { Effect, Option, Schema } from "effect"
 import type { Lead } from "../../events/lead.ts"
 import { type LeadPage, type LeadSourceError, PAGE_SIZE, type PageRequest } from "./LeadSource.ts"
-import { permanent, transient } from "./unipileErrors.ts"
+import { transient } from "./unipileErrors.ts"
 import { memberUrnOf, type Fields, isFields, profileLinks, splitName, text } from "./unipileFields.ts"
 import { type Exchange, failureOf, isSuccess } from "./unipileHttp.ts"
-import { expectedOffset, invalidCursor, pageRepeated, pagingMismatch, V2_CURSOR_PREFIX } from "./unipilePaging.ts"
+import { expectedOffset, invalidCursor, notPeople, pageRepeated, pagingMismatch, V2_CURSOR_PREFIX } from "./unipilePaging.ts"
 
 /**
  * One v1 search item as a Lead. Sales Navigator items carry `id` ("ACwAA..."),
@@ -105,7 +105,7 @@ const pageFromBody = (page: number, body: string): Effect.Effect<LeadPage, LeadS
       const items = response.items.filter(isFields)
       const other = items.find((item) => item.type !== undefined && item.type !== "PEOPLE")
       if (other !== undefined) {
-        return Effect.fail(permanent("not_a_people_search", `The URL returns ${text(other.type) ?? "non-people"} results, not people`))
+        return Effect.fail(notPeople(text(other.type)))
       }
       const mismatch = items.length === 0 ? undefined : checkStart(page, response.paging?.start)
       if (mismatch !== undefined) return Effect.fail(mismatch)

@@ -16,10 +16,10 @@
 import { Effect, Option, Schema } from "effect"
 import type { Lead } from "../../events/lead.ts"
 import { type LeadPage, LeadSourceError, MAX_REACHABLE, PAGE_SIZE, type PageRequest } from "./LeadSource.ts"
-import { permanent, transient } from "./unipileErrors.ts"
+import { transient } from "./unipileErrors.ts"
 import { type Fields, isFields, memberUrnOf, pageFingerprint, profileLinks, splitName, text } from "./unipileFields.ts"
 import { type Exchange, failureOf, isSuccess } from "./unipileHttp.ts"
-import { expectedOffset, invalidCursor, pageRepeated, pagingMismatch, V2_CURSOR_PREFIX } from "./unipilePaging.ts"
+import { expectedOffset, invalidCursor, notPeople, pageRepeated, pagingMismatch, V2_CURSOR_PREFIX } from "./unipilePaging.ts"
 
 /** The current position of a v2 person: the first work experience without an end date, else the first one. */
 const currentPosition = (item: Fields): Fields => {
@@ -104,7 +104,7 @@ const pageFromBody = (request: PageRequest, at: Continuation, body: string): Eff
       const items = response.data.filter(isFields)
       const other = items.find((item) => typeof item.object === "string" && NOT_PEOPLE.has(item.object))
       if (other !== undefined) {
-        return Effect.fail(permanent("not_a_people_search", `The URL returns ${text(other.object)} results, not people`))
+        return Effect.fail(notPeople(text(other.object)))
       }
       if (items.length > PAGE_SIZE) {
         return Effect.fail(pagingMismatch(request.page, `${items.length} results came back for a page of ${PAGE_SIZE}`))
