@@ -36,12 +36,17 @@ export interface LeadPage {
 
 /**
  * A failed page. `transient` failures (429, 5xx, network) are worth retrying, after
- * `retryAfterMs` when the provider said so; `permanent` ones (restricted or
- * disconnected account, no Sales Navigator subscription) end the import.
+ * `retryAfterMs` when the source asks for a wait; `permanent` ones (restricted or
+ * disconnected account, no Sales Navigator subscription, the service's provider key
+ * rejected, a provider that restarted or repeated the search) end the import, and
+ * their message says who must do what (the Unipile codes: unipileErrorTable).
  */
 export class LeadSourceError extends Schema.TaggedError<LeadSourceError>()("LeadSourceError", {
   kind: Schema.Literals(["transient", "permanent"]),
-  /** Stable machine code, e.g. rate_limited, upstream_unavailable, network, account_restricted, disconnected_account. */
+  /**
+   * Stable machine code, e.g. rate_limited, upstream_unavailable, network, timeout, account_restricted,
+   * linkedin_reconnect_required, sales_navigator_required, provider_auth_failed, page_repeated, paging_mismatch.
+   */
   code: Schema.String,
   message: Schema.String,
   retryAfterMs: Schema.optional(Schema.Number)
