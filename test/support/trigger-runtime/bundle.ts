@@ -34,7 +34,7 @@ export interface Bundle {
   /** index.json as the image's indexer wrote it. */
   readonly manifest: WorkerManifest
   readonly hash: string
-  /** True when an earlier build with the same hash was reused. */
+  /** False when this call built it (true: reused, or built meanwhile by another process). */
   readonly cached: boolean
   /** How long buildBundle took, ms. */
   readonly ms: number
@@ -232,10 +232,13 @@ export const buildBundle = (options: BuildOptions = {}): Promise<Bundle> => {
   const made = (async (): Promise<Bundle> => {
     const started = Date.now()
     const ready = () => existsSync(join(dir, "index.json"))
-    const cached = ready()
-    if (!cached) {
+    let cached = true
+    if (!ready()) {
       mkdirSync(cacheDir, { recursive: true })
-      await withLock(`${dir}.lock`, ready, () => build(projectDir, dir, options.log ?? (() => {})))
+      await withLock(`${dir}.lock`, ready, async () => {
+        cached = false
+        await build(projectDir, dir, options.log ?? (() => {}))
+      })
       prune(cacheDir, hash)
     }
     const manifest = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as WorkerManifest

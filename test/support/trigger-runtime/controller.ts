@@ -174,7 +174,11 @@ export class RunController {
     this.#dropWork(runId)
     const pid = live.process?.pid
     if (pid !== undefined) {
-      process.kill(pid, "SIGKILL")
+      try {
+        process.kill(pid, "SIGKILL") // from outside, as the kernel would: TaskRunProcess sees an unexpected exit
+      } catch {
+        // already gone
+      }
       await live.attempt
     }
     this.#finish(run, "CRASHED", {
