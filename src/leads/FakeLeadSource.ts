@@ -186,21 +186,29 @@ interface Search {
   readonly token: string
 }
 
-/** `fakeCount=<n>` in the URL's query, read from the raw text. */
-const fakeCountOf = (url: string): number | null => {
-  const match = /[?&]fakeCount=(\d+)/.exec(url)
+/**
+ * A knob in the URL's query, read from the raw text — per search, so a test can shape one
+ * import whatever the process's FAKE_* settings (a Trigger.dev worker serves many imports):
+ * - `fakeCount=<n>`: the results the search has (its totalAvailable);
+ * - `fakeStopAfter=<n>`: the provider stops returning results after n, while still
+ *   reporting fakeCount (a search truncated upstream);
+ * - `fakeRestrictedAfter=<k>`: every page after k fails with account_restricted;
+ * - `fakeLatencyMs=<n>`: every call of this search takes n ms.
+ */
+export const fakeKnob = (url: string, name: "fakeCount" | "fakeStopAfter" | "fakeRestrictedAfter" | "fakeLatencyMs"): number | null => {
+  const match = new RegExp(`[?&]${name}=(\\d+)`).exec(url)
   return match?.[1] === undefined ? null : Number(match[1])
 }
 
 /** The URL text as given is the key: `fakeSeed=<s>` needs no parsing, it changes the text. */
 const searchOf = (url: string, options: FakeLeadSourceOptions): Search => {
-  const total = fakeCountOf(url) ?? options.leadsPerSearch
+  const total = fakeKnob(url, "fakeCount") ?? options.leadsPerSearch
   const key = hash(options.seed, "search", url)
   return {
     key,
     populationKey: hash(options.seed, "population"),
     total,
-    reachable: Math.min(total, MAX_REACHABLE),
+    reachable: Math.min(total, MAX_REACHABLE, fakeKnob(url, "fakeStopAfter") ?? Infinity),
     token: base62(hash(key, "token"), 4)
   }
 }
@@ -282,11 +290,12 @@ export const fakeSearchPeople = (url: string, options: Partial<FakeLeadSourceOpt
 
 /** The injected failure of a call, if any: restriction first, then a seeded coin per attempt. */
 const faultOf = (options: FakeLeadSourceOptions, request: PageRequest, attempt: number): LeadSourceError | null => {
-  if (options.restrictedAfterPages !== null && request.page > options.restrictedAfterPages) {
+  const restrictedAfter = fakeKnob(request.url, "fakeRestrictedAfter") ?? options.restrictedAfterPages
+  if (restrictedAfter !== null && request.page > restrictedAfter) {
     return new LeadSourceError({
       kind: "permanent",
       code: "account_restricted",
-      message: `LinkedIn restricted the account after ${options.restrictedAfterPages} pages (fake)`
+      message: `LinkedIn restricted the account after ${restrictedAfter} pages (fake)`
     })
   }
   const h = hash(options.seed, "fault", request.url, request.page, attempt)
@@ -317,7 +326,8 @@ export const makeFakeLeadSource = (overrides: Partial<FakeLeadSourceOptions> = {
     })
 
   const fetchPage = Effect.fn("FakeLeadSource.fetchPage")(function*(request: PageRequest) {
-    if (options.pageLatencyMs > 0) yield* Effect.sleep(options.pageLatencyMs)
+    const latencyMs = fakeKnob(request.url, "fakeLatencyMs") ?? options.pageLatencyMs
+    if (latencyMs > 0) yield* Effect.sleep(latencyMs)
     // Attempts are only counted when faults are on, so a fault-free fake keeps no state.
     const attempt = options.transientErrorRate > 0 ? yield* nextAttempt(request) : 1
     const fault = faultOf(options, request, attempt)

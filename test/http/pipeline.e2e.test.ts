@@ -81,6 +81,21 @@ layer(TestApp(), { excludeTestServices: true })("imports end to end", (it) => {
       expect(status).toMatchObject({ requested: 100, maxResults: 30, wasCapped: true, leadsImported: 30, creditsRefunded: 0 })
     }))
 
+  it.effect("a search the provider stops early: upstream_truncated, what came is imported, the rest refunded", () =>
+    Effect.gen(function*() {
+      const user = yield* makeUser({ credits: 1000 })
+      const url = search("truncated", "&fakeCount=900&fakeStopAfter=60")
+      const { status, rows } = yield* runImport(user.token, { url, maxResults: 200 })
+      expect(status).toMatchObject({
+        status: "completed",
+        completionReason: "upstream_truncated",
+        totalAvailable: 900,
+        leadsImported: 60,
+        creditsRefunded: 140
+      })
+      expect(rows.map(personOf)).toEqual(expectedPeople(url, 200))
+    }))
+
   it.effect("a whole search: 100 pages, the people Sales Navigator lets us reach, repeats across pages skipped", () =>
     Effect.gen(function*() {
       const user = yield* makeUser({ credits: 5000 })

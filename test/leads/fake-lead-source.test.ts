@@ -135,6 +135,29 @@ describe("fake lead source: searches", () => {
     expect(pages.slice(0, -1).every((p) => p.nextCursor !== null && p.leads.length === PAGE_SIZE)).toBe(true)
   })
 
+  it("fakeStopAfter: the provider stops early while still reporting the whole search (truncated upstream)", () => {
+    const url = searchUrl("truncated", "&fakeCount=500&fakeStopAfter=60")
+    const pages = walk(url)
+    expect(pages.every((p) => p.totalAvailable === 500)).toBe(true)
+    expect(pages.at(-1)!.nextCursor).toBeNull()
+    expect(dedupe(pages.flatMap((p) => p.leads))).toHaveLength(60)
+    expect(fakeSearchPeople(url)).toHaveLength(60)
+  })
+
+  it.effect("fakeRestrictedAfter in the URL restricts that search only, whatever the configuration", () =>
+    Effect.gen(function*() {
+      const source = makeFakeLeadSource()
+      const url = searchUrl("restricted-url", "&fakeCount=100&fakeRestrictedAfter=1")
+      const page1 = yield* source.fetchPage(request(url, 1, null))
+      expect(yield* Effect.flip(source.fetchPage(request(url, 2, page1.nextCursor)))).toMatchObject({
+        kind: "permanent",
+        code: "account_restricted"
+      })
+      const other = searchUrl("unrestricted", "&fakeCount=100")
+      const otherPage1 = yield* source.fetchPage(request(other, 1, null))
+      expect((yield* source.fetchPage(request(other, 2, otherPage1.nextCursor))).leads).toHaveLength(25)
+    }))
+
   it("reports FAKE_LEADS_PER_SEARCH as totalAvailable when the URL does not override it", () => {
     const source = makeFakeLeadSource({ leadsPerSearch: 40 })
     const pages = walk(searchUrl("configured"), source)
