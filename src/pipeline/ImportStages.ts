@@ -3,11 +3,11 @@
  * in-process, the Trigger.dev tasks call them from their `run`, the API's cancel and the
  * reconciler call `requestCancel` and `end`. Each stage lives in its own file in stages/.
  *
- * Every stage first looks for the event it would record (deterministic ids: the import,
- * the stage, the page) and returns what it says if it is there; on an import that has
- * ended, been refunded or asked to cancel it does nothing and says so (a `Halted` fact).
- * So a retried, replayed or duplicated stage never records anything twice, and a crash
- * anywhere leaves either the whole stage or none.
+ * Every page stage first checks that the import has not ended, been refunded or been asked
+ * to cancel — if it has, it does nothing and says so (a `Halted` fact) — then looks for the
+ * event it would record (deterministic ids: the import, the stage, the page) and returns
+ * what it says if it is there. So a retried, replayed or duplicated stage never records
+ * anything twice, and a crash anywhere leaves either the whole stage or none.
  */
 import { Context, Effect, Layer } from "effect"
 import type { ImportOutcome } from "../../events/index.ts"

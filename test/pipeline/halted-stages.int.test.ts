@@ -66,8 +66,9 @@ layer(Services, { excludeTestServices: true })(`stages on a halted import (${bac
       expect(yield* stages.fetchPage(s.importId, 3)).toEqual({ _tag: "Halted", reason: "ended" })
       expect(yield* stages.dedupe(s.importId, 3)).toEqual({ _tag: "Halted", reason: "ended" })
       expect(yield* stages.persistBatch(s.importId, 3, s.runId)).toEqual({ _tag: "Halted", reason: "ended" })
-      // A page it did record is answered from the record, as before.
-      expect(yield* stages.fetchPage(s.importId, 1)).toMatchObject({ _tag: "Fetched", page: 1 })
+      // Even a page it did record: the import has ended, the stage says so first.
+      expect(yield* stages.fetchPage(s.importId, 1)).toEqual({ _tag: "Halted", reason: "ended" })
+      expect(yield* stages.persistBatch(s.importId, 1, s.runId)).toEqual({ _tag: "Halted", reason: "ended" })
 
       expect(callsFor(s.url)).toBe(calls)
       expect(yield* stateOf(s.importId)).toEqual(before)

@@ -19,8 +19,8 @@ export const dedupePage = (db: Database["Service"], records: ImportRecords) => {
       const { ids } = records
       const { get, halt } = yield* records.check(importId, [ids.deduped(importId, page), ids.fetched(importId, page)])
       const done = get(ids.deduped(importId, page), LeadsDeduped)
-      if (done) return factOf(done.event)!
       if (halt) return yield* records.halted("dedupe", importId, halt, `dedupe ${page}`)
+      if (done) return factOf(done.event)!
 
       const req = yield* records.request("dedupe", importId)
       const fetched = yield* records.must<RecordedEvent<PageFetched>>("dedupe", `page ${page} of import ${importId}`)(
@@ -30,8 +30,8 @@ export const dedupePage = (db: Database["Service"], records: ImportRecords) => {
         yield* records.lock(importId)
         const now = yield* records.check(importId, [ids.deduped(importId, page)])
         const raced = now.get(ids.deduped(importId, page), LeadsDeduped)
-        if (raced) return raced
         if (now.halt) return now.halt
+        if (raced) return raced
         const known = yield* lookup(req.userId, importId, req.listId, matchKeysOf(fetched.event.leads))
         const outcome = decideDedupe(fetched.event.leads, known, req.skipExistingCustomers)
         return yield* records.appendOnce(

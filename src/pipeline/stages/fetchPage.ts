@@ -1,7 +1,7 @@
 /**
  * fetch-page n: asks the lead source for one page (with the cursor page n-1 left) and
- * records PageFetched. A page already recorded is returned as it was: a retry never
- * calls LinkedIn again for a page it has. A halted import is never searched.
+ * records PageFetched. A halted import is never searched; a page already recorded is
+ * returned as it was: a retry never calls LinkedIn again for a page it has.
  */
 import { Effect } from "effect"
 import { importStream, PageFetched } from "../../../events/index.ts"
@@ -19,8 +19,8 @@ export const fetchPage = (db: Database["Service"], records: ImportRecords, leads
     const what = `fetch-page ${page}`
     const { get, halt } = yield* records.check(importId, [ids.fetched(importId, page), ids.fetched(importId, page - 1)])
     const done = get(ids.fetched(importId, page), PageFetched)
-    if (done) return factOf(done.event)!
     if (halt) return yield* records.halted("fetch-page", importId, halt, what)
+    if (done) return factOf(done.event)!
 
     const req = yield* records.request("fetch-page", importId)
     const previous = page === 1
@@ -43,8 +43,8 @@ export const fetchPage = (db: Database["Service"], records: ImportRecords, leads
       yield* records.lock(importId)
       const now = yield* records.check(importId, [ids.fetched(importId, page)])
       const raced = now.get(ids.fetched(importId, page), PageFetched)
-      if (raced) return raced
       if (now.halt) return now.halt
+      if (raced) return raced
       return yield* records.appendOnce(
         importStream(importId),
         new PageFetched({ importId, page, leads: result.leads, nextCursor: result.nextCursor, totalAvailable: result.totalAvailable }),

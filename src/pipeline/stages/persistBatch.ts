@@ -39,8 +39,8 @@ export const persistBatch = (db: Database["Service"], records: ImportRecords) =>
           ids.deduped(importId, page)
         ])
         const done = get(ids.persisted(importId, page), BatchPersisted)
-        if (done) return [done]
         if (halt) return halt
+        if (done) return [done]
         const fetched = yield* records.must<RecordedEvent<PageFetched>>("persist-batch", `page ${page} of import ${importId}`)(
           get(ids.fetched(importId, page), PageFetched)
         )
