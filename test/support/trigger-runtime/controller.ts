@@ -82,8 +82,13 @@ export class RunController {
   constructor(options: ControllerOptions) {
     this.#o = options
     this.#tasks = new Map(options.manifest.tasks.map((t) => [t.id, t]))
-    const limits = options.manifest.queues?.flatMap((q) => (q.concurrencyLimit == null ? [] : [[q.name, q.concurrencyLimit] as const])) ?? []
-    this.#slots = new QueueSlots(new Map(options.concurrency ? limits : []))
+    const queueLimits = options.manifest.queues?.flatMap((q) => (q.concurrencyLimit == null ? [] : [[q.name, q.concurrencyLimit] as const])) ?? []
+    // A task's `concurrency: { perKey }` (SDK 4.8) bounds its own queue, task/<id>, per concurrency key.
+    const taskLimits = options.manifest.tasks.flatMap((t) => {
+      const perKey = (t as { concurrency?: { inline?: { perKey?: number } } }).concurrency?.inline?.perKey
+      return perKey === undefined ? [] : [[`task/${t.id}`, perKey] as const]
+    })
+    this.#slots = new QueueSlots(new Map(options.concurrency ? [...queueLimits, ...taskLimits] : []))
   }
 
   /** `POST /api/v1/tasks/{taskId}/trigger`: a new run, or the run holding the idempotency key. */
