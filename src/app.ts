@@ -13,6 +13,7 @@ import { Credits } from "./credits/Credits.ts"
 import { Database } from "./db/Database.ts"
 import { EventStore } from "./eventstore/EventStore.ts"
 import { HttpApp } from "./http/server.ts"
+import { ImportRateLimit } from "./imports/ImportRateLimit.ts"
 import { Imports } from "./imports/Imports.ts"
 import { LocalTaskQueue } from "./imports/LocalTaskQueue.ts"
 import { Reconciler } from "./imports/Reconciler.ts"
@@ -41,6 +42,7 @@ export const EngineLive = Layer.unwrap(
 /** Every service of the application over a Database, with these stages (tests give them another lead source). */
 export const servicesWith = <E>(stages: Layer.Layer<ImportStages, E, Database | EventStore>) => Imports.layer.pipe(
   Layer.provideMerge(stages),
+  Layer.provideMerge(ImportRateLimit.layer),
   Layer.provideMerge(TaskQueueLive),
   Layer.provideMerge(Lists.layer),
   Layer.provideMerge(Accounts.layer),

@@ -1,10 +1,12 @@
 /**
  * Users, their API tokens and their connected LinkedIn accounts.
  *
- * Tokens are random, shown once, and stored only as SHA-256 hashes: a leaked
- * database does not leak working tokens.
+ * Tokens are 192 random bits, shown once, and stored only as SHA-256 hashes: a leaked
+ * database does not leak working tokens. Each has an id, so an admin can revoke it without
+ * knowing it; a revoked token stops working on the next request (nothing caches tokens).
  */
 import { Context, Effect, Layer, Option, Schema } from "effect"
+import { sql } from "kysely"
 import { createHash, randomBytes } from "node:crypto"
 import { Credits } from "../credits/Credits.ts"
 import { Database, type SqlError } from "../db/Database.ts"
@@ -24,6 +26,13 @@ export interface LinkedinAccount {
 
 export class EmailTaken extends Schema.TaggedError<EmailTaken>()("EmailTaken", { email: Schema.String }) {}
 export class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", { userId: Schema.String }) {}
+export class TokenNotFound extends Schema.TaggedError<TokenNotFound>()("TokenNotFound", { tokenId: Schema.String }) {}
+
+/** A token as issued: its id, and the token itself (shown once). */
+export interface IssuedToken {
+  readonly tokenId: string
+  readonly token: string
+}
 
 export const hashToken = (token: string): string => createHash("sha256").update(token, "utf8").digest("hex")
 const newToken = (): string => `sni_${randomBytes(24).toString("base64url")}`
@@ -38,7 +47,11 @@ export class Accounts extends Context.Service<Accounts, {
   /** The user a bearer token belongs to. */
   authenticate(token: string): Effect.Effect<Option.Option<User>, SqlError>
   /** Creates a user with a fresh token (returned once), optional credits and a Sales Navigator account. */
-  createUser(input: NewUser): Effect.Effect<{ readonly userId: string; readonly token: string }, EmailTaken | SqlError>
+  createUser(input: NewUser): Effect.Effect<{ readonly userId: string } & IssuedToken, EmailTaken | SqlError>
+  /** Issues another token for the user (returned once). */
+  issueToken(userId: string): Effect.Effect<IssuedToken, UserNotFound | SqlError>
+  /** Revokes a token: it stops working on the next request. Revoking it again changes nothing. */
+  revokeToken(tokenId: string): Effect.Effect<void, TokenNotFound | SqlError>
   connectLinkedinAccount(
     userId: string,
     input: { readonly name: string; readonly hasSalesNavigator: boolean; readonly providerAccountId?: string | undefined }
@@ -61,6 +74,7 @@ export class Accounts extends Context.Service<Accounts, {
           : db.query((q) =>
             q.selectFrom("api_tokens").innerJoin("users", "users.id", "api_tokens.user_id")
               .select(["users.id", "users.email"]).where("api_tokens.token_hash", "=", hashToken(token))
+              .where("api_tokens.revoked_at", "is", null)
               .executeTakeFirst()
           ).pipe(Effect.map(Option.fromNullishOr))
 
@@ -84,22 +98,40 @@ export class Accounts extends Context.Service<Accounts, {
         ).pipe(Effect.as({ id }))
       }
 
+      const insertToken = (userId: string) => {
+        const issued = { tokenId: crypto.randomUUID(), token: newToken() }
+        return db.query((q) =>
+          q.insertInto("api_tokens").values({ id: issued.tokenId, token_hash: hashToken(issued.token), user_id: userId }).execute()
+        ).pipe(Effect.as(issued))
+      }
+
       const createUser = (input: NewUser) =>
         db.transaction(Effect.gen(function*() {
           const userId = crypto.randomUUID()
-          const token = newToken()
           const inserted = yield* db.query((q) =>
             q.insertInto("users").values({ id: userId, email: input.email })
               .onConflict((oc) => oc.column("email").doNothing()).returning("id").executeTakeFirst()
           )
           if (!inserted) return yield* new EmailTaken({ email: input.email })
-          yield* db.query((q) => q.insertInto("api_tokens").values({ token_hash: hashToken(token), user_id: userId }).execute())
+          const issued = yield* insertToken(userId)
           if (input.salesNavigator) {
             yield* insertAccount(userId, { name: `${input.email} (Sales Navigator)`, hasSalesNavigator: true })
           }
           if ((input.credits ?? 0) > 0) yield* credits.grant(userId, input.credits!, "initial grant")
-          return { userId, token }
+          return { userId, ...issued }
         }))
+
+      const issueToken = (userId: string) =>
+        Effect.gen(function*() {
+          if (!(yield* userExists(userId))) return yield* new UserNotFound({ userId })
+          return yield* insertToken(userId)
+        })
+
+      const revokeToken = (tokenId: string) =>
+        db.query((q) =>
+          q.updateTable("api_tokens").set((eb) => ({ revoked_at: eb.fn.coalesce("revoked_at", sql<Date>`now()`) }))
+            .where("id", "=", tokenId).returning("id").executeTakeFirst()
+        ).pipe(Effect.flatMap((row) => row ? Effect.void : Effect.fail(new TokenNotFound({ tokenId }))))
 
       const connectLinkedinAccount = (
         userId: string,
@@ -143,6 +175,8 @@ export class Accounts extends Context.Service<Accounts, {
       return Accounts.of({
         authenticate,
         createUser,
+        issueToken,
+        revokeToken,
         connectLinkedinAccount,
         salesNavAccount,
         linkedinAccount,

@@ -46,9 +46,16 @@ export interface UsersTable {
 }
 
 export interface ApiTokensTable {
+  id: string
   token_hash: string
   user_id: string
   created_at: CreatedAt
+  revoked_at: Date | null
+}
+
+export interface ImportRateLimitsTable {
+  user_id: string
+  tat: Date
 }
 
 export interface LinkedinAccountsTable {
@@ -169,6 +176,7 @@ export interface DB {
   projection_checkpoints: ProjectionCheckpointsTable
   users: UsersTable
   api_tokens: ApiTokensTable
+  import_rate_limits: ImportRateLimitsTable
   linkedin_accounts: LinkedinAccountsTable
   outbox: OutboxTable
   local_runs: LocalRunsTable

@@ -8,6 +8,7 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, OpenApi } from "effect/http-api"
+import { isStorableText } from "../leads/cleanText.ts"
 import {
   BadRequest,
   Conflict,
@@ -15,7 +16,8 @@ import {
   NotFound,
   PayloadTooLarge,
   PaymentRequired,
-  ServiceUnavailable
+  ServiceUnavailable,
+  TooManyRequests
 } from "./errors.ts"
 import { AdminAuthorization, Authorization } from "./Security.ts"
 
@@ -40,16 +42,28 @@ const SafeInt = Schema.Int.check(
 )
 const DateTimeString = Schema.String.annotate({ format: "date-time" })
 
+/**
+ * Text as a caller sends it, which the database must be able to store: no NUL character and
+ * no unpaired UTF-16 surrogate (JSON allows both; PostgreSQL rejects them with a 500).
+ */
+const Storable = Schema.makeFilter((text: string) =>
+  isStorableText(text) ? undefined : "must not contain NUL characters or unpaired UTF-16 surrogates"
+)
+export const Text = Schema.String.check(Storable)
+
+/** Text that says something: not only whitespace. */
+const NotBlank = Schema.makeFilter((text: string) => text.trim() === "" ? "must not be blank" : undefined)
+
 // --- imports ---
 
 export const ImportRequest = Schema.Struct({
   url: Schema.String.annotate({
     format: "uri",
-    description: "LinkedIn Sales Navigator people search URL (https, host linkedin.com or www.linkedin.com, path under /sales/ with a /people segment, e.g. /sales/search/people?query=... or /sales/lists/people/<id>). Company and account URLs, classic LinkedIn search URLs and any other host are rejected with 400."
-  }),
+    description: "LinkedIn Sales Navigator people search URL (https, host linkedin.com or www.linkedin.com): a people search /sales/search/people that names a search (a query, savedSearchId or recentSearchId parameter), or a lead list /sales/lists/people/<id>. Anything else is rejected with 400 INVALID_SALES_NAV_URL: company and account URLs (/sales/search/company, /sales/company/..., /sales/lists/company/...), a single lead's page (/sales/lead/..., /sales/people/...), the saved-searches index, a people search that names no search, classic LinkedIn search URLs and any other host."
+  }).check(Storable),
   listId: Schema.optionalKey(Uuid),
   listName: Schema.optionalKey(
-    Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)).annotate({
+    Text.check(Schema.isMinLength(1), Schema.isMaxLength(200), NotBlank).annotate({
       description: "Name for the new list when listId is omitted. Default \"Sales Nav Import - mm/dd/yyyy\" (UTC date of the request)."
     })
   ),
@@ -193,7 +207,7 @@ export class ImportsGroup extends HttpApiGroup.make("imports")
     HttpApiEndpoint.post("importSalesNav", "/api/lists/import-sales-nav", {
       payload: ImportRequest,
       success: ImportAccepted,
-      error: [BadRequest, PaymentRequired, Forbidden, PayloadTooLarge, ServiceUnavailable]
+      error: [BadRequest, PaymentRequired, Forbidden, PayloadTooLarge, TooManyRequests, ServiceUnavailable]
     }).annotate(OpenApi.Summary, "Import leads from a Sales Navigator URL"),
     HttpApiEndpoint.get("getImport", "/api/imports/:runId", {
       params: RunIdParams,
@@ -243,16 +257,25 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   .add(
     HttpApiEndpoint.post("createUser", "/api/admin/users", {
       payload: Schema.Struct({
-        email: Schema.String.check(Schema.isMinLength(3), Schema.isMaxLength(320)),
+        email: Text.check(Schema.isMinLength(3), Schema.isMaxLength(320), NotBlank),
         credits: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ default: 0 })),
         salesNavigator: Schema.optionalKey(Schema.Boolean.annotate({
           default: false,
           description: "Also connect a LinkedIn account with has_sales_navigator = true."
         }))
       }),
-      success: Schema.Struct({ userId: Uuid, token: Schema.String }),
+      success: Schema.Struct({ userId: Uuid, tokenId: Uuid, token: Schema.String.annotate({ description: "Shown once." }) }),
       error: [BadRequest, Conflict, PayloadTooLarge]
     }).annotate(OpenApi.Summary, "Create a user and an API token (admin)"),
+    HttpApiEndpoint.post("issueToken", "/api/admin/users/:userId/tokens", {
+      params: { userId: Uuid },
+      success: Schema.Struct({ tokenId: Uuid, token: Schema.String.annotate({ description: "Shown once." }) }),
+      error: [BadRequest, NotFound]
+    }).annotate(OpenApi.Summary, "Issue another API token for a user (admin)"),
+    HttpApiEndpoint.delete("revokeToken", "/api/admin/tokens/:tokenId", {
+      params: { tokenId: Uuid },
+      error: [BadRequest, NotFound]
+    }).annotate(OpenApi.Summary, "Revoke an API token (admin); it stops working at once"),
     HttpApiEndpoint.post("grantCredits", "/api/admin/users/:userId/credits", {
       params: { userId: Uuid },
       payload: Schema.Struct({ amount: SafeInt }),
@@ -262,9 +285,9 @@ export class AdminGroup extends HttpApiGroup.make("admin")
     HttpApiEndpoint.post("connectLinkedinAccount", "/api/admin/users/:userId/linkedin-accounts", {
       params: { userId: Uuid },
       payload: Schema.Struct({
-        name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)),
+        name: Text.check(Schema.isMinLength(1), Schema.isMaxLength(200), NotBlank),
         hasSalesNavigator: Schema.Boolean,
-        providerAccountId: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200)))
+        providerAccountId: Schema.optionalKey(Text.check(Schema.isMaxLength(200)))
       }),
       success: Schema.Struct({ id: Uuid }),
       error: [BadRequest, NotFound, PayloadTooLarge]

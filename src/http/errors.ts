@@ -3,6 +3,8 @@
  * One class per status, so the status travels with the value and into the OpenAPI document.
  */
 import { Schema } from "effect"
+import { HttpApiSchema } from "effect/http-api"
+import { ImportRateLimited } from "../imports/ImportRateLimit.ts"
 
 export const ErrorDetail = Schema.Struct({
   path: Schema.String.annotate({ examples: ["maxResults"] }),
@@ -40,4 +42,23 @@ export const apiError = <E>(
   details?: ReadonlyArray<ErrorDetail>
 ): E => new ErrorClass({ success: false, error, code, ...(details ? { details } : {}) })
 const ErrorBody = Schema.Struct(errorFields)
+
+/**
+ * 429 RATE_LIMITED: the usual error body, with the seconds to wait in Retry-After. Handlers
+ * fail with the domain error; this is how it goes on the wire.
+ */
+export const TooManyRequests = ImportRateLimited.pipe(HttpApiSchema.encodeToWithHeaders({
+  body: ErrorBody.annotate({ httpApiStatus: 429 }),
+  headers: { "retry-after": Schema.NumberFromString.annotate({ description: "Seconds until the next import is allowed." }) }
+}, {
+  decode: ({ headers }) => new ImportRateLimited({ retryAfterSeconds: headers["retry-after"] }),
+  encode: (e) => ({
+    body: {
+      success: false as const,
+      code: "RATE_LIMITED",
+      error: `Too many imports started: try again in ${e.retryAfterSeconds} s (the limit is per user; see Retry-After)`
+    },
+    headers: { "retry-after": e.retryAfterSeconds }
+  })
+}))
 

@@ -6,7 +6,7 @@
 import { ByteSize, Config, Effect, Layer, Option, Redacted, SchemaIssue } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiMiddleware, HttpApiScalar } from "effect/http-api"
-import { timingSafeEqual } from "node:crypto"
+import { createHash, timingSafeEqual } from "node:crypto"
 import { eventCodec } from "../../events/index.ts"
 import { Accounts } from "../accounts/Accounts.ts"
 import { Credits } from "../credits/Credits.ts"
@@ -48,21 +48,25 @@ const AuthorizationLive = Layer.effect(
   })
 )
 
+/**
+ * Whether `given` is `expected`, in constant time whatever their lengths: both are hashed to
+ * 32 bytes first, so neither the comparison nor an early length check tells a caller anything.
+ */
+export const sameSecret = (given: string, expected: string): boolean =>
+  timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest())
+
 const AdminAuthorizationLive = Layer.effect(
   AdminAuthorization,
   Effect.gen(function*() {
     const adminToken = yield* Config.option(Config.Redacted("ADMIN_TOKEN"))
-    const expected = Option.map(adminToken, (t) => Buffer.from(Redacted.value(t)))
+    const expected = Option.filter(Option.map(adminToken, Redacted.value), (t) => t !== "")
     return AdminAuthorization.of({
-      bearer: (httpEffect, { credential }) => {
-        if (Option.isNone(expected) || expected.value.length === 0) {
-          return Effect.fail(unauthorized("The admin API is disabled: ADMIN_TOKEN is not set"))
-        }
-        const given = Buffer.from(Redacted.value(credential))
-        return given.length === expected.value.length && timingSafeEqual(given, expected.value)
+      bearer: (httpEffect, { credential }) =>
+        Option.isNone(expected)
+          ? Effect.fail(unauthorized("The admin API is disabled: ADMIN_TOKEN is not set"))
+          : sameSecret(Redacted.value(credential), expected.value)
           ? httpEffect
           : Effect.fail(unauthorized("Missing or wrong admin token"))
-      }
     })
   })
 )
@@ -78,12 +82,15 @@ const ValidationErrorsLive = HttpApiMiddleware.layerSchemaErrorTransform(Validat
     return Effect.fail(apiError(BadRequest, "INVALID_JSON", "Malformed JSON body"))
   }
   const where = { Payload: "body", Query: "query", Params: "path", Headers: "headers" }[error.kind] ?? error.kind
-  const details: Array<ErrorDetail> = issues.map((issue) => ({
+  // One detail per offending field (the contract's rule), its messages joined.
+  const byPath = new Map<string, Array<string>>()
+  for (const issue of issues) {
     // The offending field's path ("maxResults", "profile.name"); the slot itself when the whole value is wrong.
-    path: (issue.path ?? []).map((p) => String(typeof p === "object" && p !== null ? (p as { key: PropertyKey }).key : p))
-      .join(".") || where,
-    message: issue.message
-  }))
+    const path = (issue.path ?? []).map((p) => String(typeof p === "object" && p !== null ? (p as { key: PropertyKey }).key : p))
+      .join(".") || where
+    byPath.set(path, [...(byPath.get(path) ?? []), issue.message])
+  }
+  const details: Array<ErrorDetail> = [...byPath].map(([path, messages]) => ({ path, message: messages.join("; ") }))
   return Effect.fail(apiError(BadRequest, "VALIDATION_FAILED", `Invalid request ${where}`, details))
 })
 
@@ -288,6 +295,17 @@ const AdminHandlers = HttpApiBuilder.group(Api, "admin", Effect.fn(function*(han
     .handle("connectLinkedinAccount", ({ params, payload }) =>
       accounts.connectLinkedinAccount(params.userId, payload).pipe(
         Effect.catchTags({ UserNotFound: () => Effect.fail(userNotFound), SqlError: Effect.die })
+      ))
+    .handle("issueToken", ({ params }) =>
+      accounts.issueToken(params.userId).pipe(
+        Effect.catchTags({ UserNotFound: () => Effect.fail(userNotFound), SqlError: Effect.die })
+      ))
+    .handle("revokeToken", ({ params }) =>
+      accounts.revokeToken(params.tokenId).pipe(
+        Effect.catchTags({
+          TokenNotFound: () => Effect.fail(apiError(NotFound, "TOKEN_NOT_FOUND", "No such token")),
+          SqlError: Effect.die
+        })
       ))
 }))
 

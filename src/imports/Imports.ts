@@ -25,6 +25,7 @@ import { Lists } from "../lists/Lists.ts"
 import { importEventIds } from "../pipeline/importEventIds.ts"
 import { ImportStages } from "../pipeline/ImportStages.ts"
 import type { StageFailed } from "../pipeline/StageFailed.ts"
+import { ImportRateLimit, type ImportRateLimited } from "./ImportRateLimit.ts"
 import { checkUrl, decideStartImport, StartImportRejection } from "./startImport.ts"
 import { type EnqueueError, type EnqueueRequest, TaskQueue } from "./TaskQueue.ts"
 
@@ -92,7 +93,7 @@ export class Imports extends Context.Service<Imports, {
     userId: string,
     request: StartImportRequest,
     options?: { readonly requestId?: string }
-  ): Effect.Effect<StartedImport, ImportRejected | ImportNotEnqueued | SqlError>
+  ): Effect.Effect<StartedImport, ImportRejected | ImportRateLimited | ImportNotEnqueued | SqlError>
   /** Hands an accepted import to the engine (idempotent); returns its run id. */
   dispatch(entry: OutboxEntry): Effect.Effect<string, EnqueueError>
   /**
@@ -118,6 +119,7 @@ export class Imports extends Context.Service<Imports, {
       const lists = yield* Lists
       const queue = yield* TaskQueue
       const stages = yield* ImportStages
+      const rateLimit = yield* ImportRateLimit
 
       /** Everything the decision needs, read inside the command's transaction. */
       const loadState = (userId: string, request: StartImportRequest) =>
@@ -230,6 +232,8 @@ export class Imports extends Context.Service<Imports, {
           // The URL needs no state: reject it before touching the database.
           const url = checkUrl(request.url)
           if (Result.isFailure(url)) return yield* new ImportRejected({ rejection: url.failure })
+          // Over the user's rate: answered before anything is read or written.
+          yield* rateLimit.take(userId)
           // The command and its dispatch run in the service's fiber, whatever the request does: a
           // client that hangs up (even between the commit and the dispatch) cannot strand an import.
           const command = Effect.gen(function*() {

@@ -71,7 +71,7 @@ export const decideStartImport = (
   const { userId, importId } = command
   const listId = command.listId ?? command.newListId
   const listCreated = command.listId === undefined
-    ? new ListCreated({ listId, userId, name: command.listName ?? defaultListName(command.now) })
+    ? new ListCreated({ listId, userId, name: command.listName?.trim() || defaultListName(command.now) })
     : undefined
   return Result.succeed({
     listId,

@@ -7,8 +7,10 @@
 import type { Lead } from "../../events/lead.ts"
 
 /** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
-const NUL = /\u0000/g
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE, "g")
+const NUL = /\u0000/
+const NULS = new RegExp(NUL, "g")
 
 /**
  * `text` without NUL characters and with every lone surrogate replaced by U+FFFD.
@@ -16,7 +18,10 @@ const NUL = /\u0000/g
  * Surrogates are repaired before NULs are dropped, so removing a NUL never pairs two
  * lone halves into a character that was never sent.
  */
-export const cleanText = (text: string): string => text.replace(LONE_SURROGATE, "\uFFFD").replace(NUL, "")
+export const cleanText = (text: string): string => text.replace(LONE_SURROGATES, "\uFFFD").replace(NULS, "")
+
+/** Whether PostgreSQL can store `text` as it is: no NUL, no lone surrogate (cleaning it changes nothing). */
+export const isStorableText = (text: string): boolean => !NUL.test(text) && !LONE_SURROGATE.test(text)
 
 /** `lead` with `cleanText` applied to every string field (nulls stay null). */
 export const cleanLead = (lead: Lead): Lead => {

@@ -112,6 +112,12 @@ layer(TestAppOnTriggerStub(), { excludeTestServices: true })("import API over HT
       ["listName over 200 characters", { url: PEOPLE_SEARCH, listName: "x".repeat(201) }, "listName"],
       ["skipExistingCustomers not a boolean", { url: PEOPLE_SEARCH, skipExistingCustomers: "yes" }, "skipExistingCustomers"],
       ["an extra field", { url: PEOPLE_SEARCH, maxResult: 10 }, "maxResult"],
+      ["listName of spaces only", { url: PEOPLE_SEARCH, listName: "   \t " }, "listName"],
+      ["listName with a NUL", { url: PEOPLE_SEARCH, listName: "leads\u0000x" }, "listName"],
+      ["listName with a lone high surrogate", { url: PEOPLE_SEARCH, listName: "leads \ud83d" }, "listName"],
+      ["listName with a lone low surrogate", { url: PEOPLE_SEARCH, listName: "\udc00 leads" }, "listName"],
+      ["url with a NUL", { url: `${PEOPLE_SEARCH}\u0000` }, "url"],
+      ["url with a lone surrogate", { url: `${PEOPLE_SEARCH}\ud800` }, "url"],
       ["a body that is not an object", [PEOPLE_SEARCH], "body"]
     ]
     it.effect.each(invalid)("VALIDATION_FAILED naming the field: %s", ([, body, field]) =>
@@ -402,7 +408,7 @@ layer(TestAppOnTriggerStub(), { excludeTestServices: true })("import API over HT
         const email = `${crypto.randomUUID()}@example.com`
         const created = yield* call(() => api.request("POST", "/api/admin/users", { token: ADMIN, json: { email, credits: 30 } }))
         expect(created.status).toBe(200)
-        expect(created.body).toEqual({ userId: expect.stringMatching(UUID), token: expect.stringMatching(/^sni_/) })
+        expect(created.body).toEqual({ userId: expect.stringMatching(UUID), tokenId: expect.stringMatching(UUID), token: expect.stringMatching(/^sni_/) })
         const again = yield* call(() => api.request("POST", "/api/admin/users", { token: ADMIN, json: { email } }))
         expect(again.status).toBe(409)
         expect(again.body).toMatchObject(errorBody("EMAIL_TAKEN"))

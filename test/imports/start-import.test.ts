@@ -56,6 +56,12 @@ describe("decideStartImport", () => {
     expect(d.success.listCreated?.name).toBe("CTOs in Berlin")
   })
 
+  it("the list's name is stored without surrounding whitespace", () => {
+    const d = decide({ listName: "  CTOs in Berlin \n" }, {})
+    if (Result.isFailure(d)) throw new Error("expected success")
+    expect(d.success.listCreated?.name).toBe("CTOs in Berlin")
+  })
+
   it("rejects in the contract's order: URL, account, list, credits", () => {
     const all = { url: "https://example.com/x", listId: "l-other" }
     const none = { salesNavAccountId: undefined, listOwned: false, availableCredits: 0 }

@@ -4,57 +4,15 @@
  * resumes from its events and ends with every invariant intact.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fakeSearchPeople } from "../../src/leads/FakeLeadSource.ts"
 import { backend, createScratchDatabase } from "../support/db.ts"
 import { personOf } from "../support/imports.ts"
+import { api, exited, freePort, startService, waitFor } from "../support/service-process.ts"
 
 const ADMIN = "sigkill-admin-token"
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-
-const startService = (env: Record<string, string>, output: Array<string>) => {
-  const child = spawn(process.execPath, ["src/main.ts"], {
-    cwd: process.cwd(),
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  child.stdout!.on("data", (d: Buffer) => output.push(d.toString()))
-  child.stderr!.on("data", (d: Buffer) => output.push(d.toString()))
-  return child
-}
-
-const api = (port: number) => async (method: string, path: string, token?: string, json?: unknown) => {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(json ? { "content-type": "application/json" } : {}) },
-    ...(json ? { body: JSON.stringify(json) } : {})
-  })
-  return { status: response.status, body: await response.json() as any }
-}
-
-const waitFor = async <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 90_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
-const killed = (child: ChildProcess) => new Promise<void>((resolve) => child.once("exit", () => resolve()))
 
 describe(`SIGKILL mid-import (${backend})`, () => {
   it("the import resumes at the next start and completes with every invariant", async () => {
@@ -87,9 +45,9 @@ describe(`SIGKILL mid-import (${backend})`, () => {
         return status.leadsImported >= 75 ? status : undefined
       })
       expect(before.status).toBe("running")
-      const exited = killed(child)
+      const gone = exited(child)
       child.kill("SIGKILL")
-      await exited
+      await gone
 
       child = startService(env, output)
       const after = await waitFor("the import to end after the restart", async () => {

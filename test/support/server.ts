@@ -24,6 +24,9 @@ export const TestApp = (env: Record<string, string> = {}, options: { readonly ma
       ADMIN_TOKEN,
       FAKE_PAGE_LATENCY_MS: "0",
       RECONCILE_INTERVAL_MS: "0",
+      // The limiter runs on every POST, but tests that fire bursts are not its subject.
+      IMPORT_RATE_PER_MINUTE: "100000",
+      IMPORT_RATE_BURST: "100000",
       ...env
     })))
   )

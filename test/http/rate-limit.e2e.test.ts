@@ -1,0 +1,66 @@
+/**
+ * The import rate limit per user: a burst is allowed, then 429 RATE_LIMITED with Retry-After,
+ * and a limited request reserves and writes nothing; one user's burst never limits another;
+ * after the wait the user may import again. The limiter is one row per user in the database,
+ * so it holds across service instances: two limiters over one database racing on one user
+ * allow exactly the burst.
+ */
+import { expect, layer } from "@effect/vitest"
+import { Effect, Result } from "effect"
+import { Database } from "../../src/db/Database.ts"
+import { ImportRateLimit } from "../../src/imports/ImportRateLimit.ts"
+import { makeUser, PEOPLE_SEARCH, snapshotOf } from "../support/fixtures.ts"
+import { startImport } from "../support/imports.ts"
+import { client, TestApp } from "../support/server.ts"
+
+const BURST = 4
+
+layer(TestApp({ IMPORT_RATE_PER_MINUTE: "60", IMPORT_RATE_BURST: String(BURST), FAKE_PAGE_LATENCY_MS: "20" }), { excludeTestServices: true })(
+  "the import rate limit",
+  (it) => {
+    it.effect("a burst, then 429 with Retry-After and nothing written; other users unaffected; allowed again after the wait", () =>
+      Effect.gen(function*() {
+        const api = yield* client
+        const busy = yield* makeUser({ credits: 10_000 })
+        const other = yield* makeUser({ credits: 10_000 })
+        const body = { url: PEOPLE_SEARCH, maxResults: 5 }
+        for (let i = 0; i < BURST; i++) expect((yield* startImport(api, busy.token, body)).status).toBe(200)
+
+        const before = yield* snapshotOf(busy.userId)
+        const limited = yield* startImport(api, busy.token, body)
+        expect(limited.status).toBe(429)
+        expect(limited.body).toMatchObject({ success: false, code: "RATE_LIMITED" })
+        const retryAfter = Number(limited.headers.get("retry-after"))
+        expect(retryAfter).toBeGreaterThanOrEqual(1)
+        expect(retryAfter).toBeLessThanOrEqual(2)
+        // (Events keep coming from the imports the burst started: the counts of what a request creates must not move.)
+        const after = yield* snapshotOf(busy.userId)
+        expect({ lists: after.lists, outbox: after.outbox, holds: after.holds, imports: after.imports })
+          .toEqual({ lists: before.lists, outbox: before.outbox, holds: before.holds, imports: before.imports })
+
+        // Another user's allowance is their own.
+        for (let i = 0; i < BURST; i++) expect((yield* startImport(api, other.token, body)).status).toBe(200)
+
+        yield* Effect.sleep(`${retryAfter} seconds`)
+        expect((yield* startImport(api, busy.token, body)).status).toBe(200)
+      }))
+
+    it.effect("two service instances on one database: 20 racing requests of one user get exactly the burst", () =>
+      Effect.gen(function*() {
+        const db = yield* Database
+        const user = yield* makeUser()
+        // Two limiters on the same database, as two instances of the service would have.
+        const limit = { perMinute: 0.001, burst: 5 }
+        const instances = [ImportRateLimit.make(db, limit), ImportRateLimit.make(db, limit)]
+        const results = yield* Effect.forEach(
+          Array.from({ length: 20 }, (_, i) => instances[i % 2]!),
+          (limiter) => Effect.result(limiter.take(user.userId)),
+          { concurrency: "unbounded" }
+        )
+        expect(results.filter(Result.isSuccess)).toHaveLength(5)
+        const refused = results.filter(Result.isFailure)
+        expect(refused).toHaveLength(15)
+        expect(refused.every((r) => r.failure._tag === "ImportRateLimited" && r.failure.retryAfterSeconds >= 1)).toBe(true)
+      }))
+  }
+)
