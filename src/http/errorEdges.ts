@@ -1,0 +1,65 @@
+/**
+ * Every response the service sends carries the contract's JSON error body when it is an
+ * error: bodies over 64 KiB (413), unknown routes, unsupported media types, and defects
+ * (500, logged).
+ */
+import { ByteSize, Effect, type Layer } from "effect"
+import { HttpIncomingMessage, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+
+/** Request bodies above this answer 413 (the contract's limit). */
+export const MAX_BODY_BYTES = 64 * 1024
+
+const jsonError = (status: number, code: string, error: string) =>
+  HttpServerResponse.jsonUnsafe({ success: false, error, code }, { status })
+
+const codeForStatus: Record<number, [string, string]> = {
+  404: ["NOT_FOUND", "No such route"],
+  405: ["METHOD_NOT_ALLOWED", "Method not allowed on this route"],
+  413: ["PAYLOAD_TOO_LARGE", `Request body over ${MAX_BODY_BYTES / 1024} KiB`],
+  415: ["UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json"]
+}
+
+const isBodyTooLarge = (defect: unknown): boolean => {
+  for (let e: any = defect, depth = 0; e !== undefined && e !== null && depth < 6; e = e.cause, depth++) {
+    if (e?.name === "MaxBytesError" || e?._tag === "MaxBytesError" || /max(imum)? ?bytes|too large/i.test(String(e?.message))) {
+      return true
+    }
+  }
+  return false
+}
+
+/**
+ * Every response the service sends carries the contract's JSON error body when it is
+ * an error: bodies over 64 KiB (413), unknown routes, unsupported media types, and
+ * defects (500, logged) included.
+ */
+const errorEdges = (httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, never>) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return jsonError(413, ...codeForStatus[413]!)
+    const response = yield* httpEffect.pipe(
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_BODY_BYTES)),
+      Effect.catchCause((cause) =>
+        Effect.gen(function*() {
+          if (cause.reasons.some((r) => r._tag === "Die" && isBodyTooLarge(r.defect))) {
+            return jsonError(413, ...codeForStatus[413]!)
+          }
+          const [response, reported] = yield* HttpServerError.causeResponse(cause)
+          if (response.status >= 500) yield* Effect.logError("request failed", reported)
+          return response
+        })
+      )
+    )
+    const contentType = response.headers["content-type"] ?? ""
+    if (response.status >= 400 && !contentType.includes("json")) {
+      const [code, message] = codeForStatus[response.status] ??
+        (response.status >= 500
+          ? ["INTERNAL_ERROR", "Internal error"]
+          : [`HTTP_${response.status}`, "Request failed"])
+      return jsonError(response.status, code, message)
+    }
+    return response
+  })
+
+// It handles every error, which the router's types only allow for declared ones.
+export const ErrorEdges = HttpRouter.middleware(errorEdges as any, { global: true }) as Layer.Layer<never>
