@@ -4,10 +4,12 @@ import * as m0001 from "./0001_event_store.ts"
 import * as m0002 from "./0002_accounts_and_read_models.ts"
 import * as m0003 from "./0003_import_lifecycle.ts"
 import * as m0004 from "./0004_tokens_and_rate_limits.ts"
+import * as m0005 from "./0005_idempotency_keys.ts"
 
 export const migrations: Record<string, Migration> = {
   "0001_event_store": m0001,
   "0002_accounts_and_read_models": m0002,
   "0003_import_lifecycle": m0003,
-  "0004_tokens_and_rate_limits": m0004
+  "0004_tokens_and_rate_limits": m0004,
+  "0005_idempotency_keys": m0005
 }

@@ -13,6 +13,7 @@ import { Credits } from "./credits/Credits.ts"
 import { Database } from "./db/Database.ts"
 import { EventStore } from "./eventstore/EventStore.ts"
 import { HttpApp } from "./http/server.ts"
+import { ImportFeed } from "./imports/ImportFeed.ts"
 import { ImportRateLimit } from "./imports/ImportRateLimit.ts"
 import { Imports } from "./imports/Imports.ts"
 import { LocalTaskQueue } from "./imports/LocalTaskQueue.ts"
@@ -40,7 +41,8 @@ export const EngineLive = Layer.unwrap(
 )
 
 /** Every service of the application over a Database, with these stages (tests give them another lead source). */
-export const servicesWith = <E>(stages: Layer.Layer<ImportStages, E, Database | EventStore>) => Imports.layer.pipe(
+export const servicesWith = <E>(stages: Layer.Layer<ImportStages, E, Database | EventStore>) => ImportFeed.layer.pipe(
+  Layer.provideMerge(Imports.layer),
   Layer.provideMerge(stages),
   Layer.provideMerge(ImportRateLimit.layer),
   Layer.provideMerge(TaskQueueLive),

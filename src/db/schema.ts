@@ -53,6 +53,14 @@ export interface ApiTokensTable {
   revoked_at: Date | null
 }
 
+export interface IdempotencyKeysTable {
+  user_id: string
+  key: string
+  request_hash: string
+  import_id: string
+  created_at: CreatedAt
+}
+
 export interface ImportRateLimitsTable {
   user_id: string
   tat: Date
@@ -177,6 +185,7 @@ export interface DB {
   users: UsersTable
   api_tokens: ApiTokensTable
   import_rate_limits: ImportRateLimitsTable
+  idempotency_keys: IdempotencyKeysTable
   linkedin_accounts: LinkedinAccountsTable
   outbox: OutboxTable
   local_runs: LocalRunsTable

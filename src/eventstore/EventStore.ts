@@ -63,6 +63,8 @@ export interface ReadAllOptions {
   readonly after?: Checkpoint
   readonly category?: string
   readonly correlationId?: string
+  /** Events of any of these correlation ids (imports). */
+  readonly correlationIds?: ReadonlyArray<string>
   readonly types?: ReadonlyArray<string>
   readonly limit?: number
 }
@@ -113,6 +115,8 @@ export class EventStore extends Context.Service<EventStore, {
     readonly events: ReadonlyArray<RecordedEvent>
     readonly checkpoint: Checkpoint
   }, SqlError>
+  /** Where a tailing reader starting now would begin: the last event it may read (startOfTime when none). */
+  readonly head: Effect.Effect<Checkpoint, SqlError>
   /** One event by id, if stored. */
   readEvent(eventId: string): Effect.Effect<RecordedEvent | undefined, SqlError>
   /** Several events by id, in one query: the stored ones, by id. */
@@ -325,6 +329,7 @@ export const makeEventStore = (
     const filters = [
       options.category !== undefined ? sql`and category = ${options.category}` : sql``,
       options.correlationId !== undefined ? sql`and correlation_id = ${options.correlationId}` : sql``,
+      options.correlationIds !== undefined ? sql`and correlation_id = any(${textArray(options.correlationIds)})` : sql``,
       typesFilter(options.types)
     ]
     const { rows } = yield* db.query((q) =>
@@ -339,6 +344,14 @@ export const makeEventStore = (
     const last = events[events.length - 1]
     return { events, checkpoint: last ? { transactionId: last.transactionId, position: last.position } : after }
   })
+
+  const head = db.query((q) =>
+    sql<{ transaction_id: string; position: number }>`select transaction_id::text as transaction_id, position from events
+      where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      order by transaction_id desc, position desc limit 1`.execute(q)
+  ).pipe(Effect.map(({ rows }): Checkpoint =>
+    rows[0] ? { transactionId: rows[0].transaction_id, position: Number(rows[0].position) } : startOfTime
+  ))
 
   const readEvents = (eventIds: ReadonlyArray<string>) =>
     db.query((q) =>
@@ -359,7 +372,7 @@ export const makeEventStore = (
         order by position limit ${options.limit ?? 1_000_000}::int`.execute(q)
     ).pipe(Effect.flatMap(({ rows }) => decodeRows(rows)))
 
-  return EventStore.of({ append, readStream, streamVersion, readAll, readEvent, readEvents, readCommitted })
+  return EventStore.of({ append, readStream, streamVersion, readAll, head, readEvent, readEvents, readCommitted })
 }
 
 const typesFilter = (types: ReadonlyArray<string> | undefined) =>

@@ -7,7 +7,7 @@
  * This module imports nothing from the server.
  */
 import { Schema } from "effect"
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, OpenApi } from "effect/http-api"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, OpenApi } from "effect/http-api"
 import { isStorableText } from "../leads/cleanText.ts"
 import {
   BadRequest,
@@ -17,7 +17,8 @@ import {
   PayloadTooLarge,
   PaymentRequired,
   ServiceUnavailable,
-  TooManyRequests
+  TooManyRequests,
+  UnprocessableEntity
 } from "./errors.ts"
 import { AdminAuthorization, Authorization } from "./Security.ts"
 
@@ -127,6 +128,43 @@ export const AuditEvent = Schema.Struct({
 
 const RunIdParams = { runId: RunId }
 
+/** The key that makes a POST safe to retry (printable ASCII, 1-255 characters). */
+export const IdempotencyKey = Schema.String.check(
+  Schema.isMinLength(1),
+  Schema.isMaxLength(255),
+  Schema.isPattern(/^[\x21-\x7E]+$/u, { expected: "printable ASCII without spaces" })
+).annotate({
+  description: "Optional; makes a retry safe (beyond the seed, which warns that each call starts a new run). The same key with the same body, from the same user within 24 hours, answers the first request's 200 again (same runId and listId; nothing new reserved, created or enqueued) with the header Idempotent-Replayed true. Keys are scoped per user."
+})
+
+/** A 200 to the POST, with `Idempotent-Replayed: true` when it is the answer to an earlier request with the same key. */
+export const ImportAcceptedResponse = HttpApiSchema.WithHeaders(ImportAccepted, {
+  "idempotent-replayed": Schema.optionalKey(Schema.Literal("true").annotate({
+    description: "Present (true) when this is the first request's answer again, for the same Idempotency-Key and body."
+  }))
+})
+
+export const ImportListQuery = {
+  status: Schema.optionalKey(Schema.Literals(["queued", "running", "completed", "failed", "canceled"])),
+  limit: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(1), Schema.isLessThanOrEqualTo(100)).annotate({ default: 20 })
+  ),
+  offset: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ default: 0 }))
+}
+
+export const ImportList = Schema.Struct({
+  imports: Schema.Array(ImportStatus),
+  total: Schema.Int,
+  limit: Schema.Int,
+  offset: Schema.Int,
+  hasMore: Schema.Boolean
+})
+
+/** The stream's body as the OpenAPI document describes it; the handler writes the events itself. */
+export const ImportEventStream = Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/event-stream" })).annotate({
+  description: "Server-Sent Events: \"progress\" (data: ImportStatus, at once and on every change), \"rows\" (data: {\"rows\": [Lead, ...]}, each persisted row exactly once, in list order), \"end\" (data: the final ImportStatus; then the server closes the stream). Every event has an id; reconnect with Last-Event-ID to get what came after it, nothing missed and nothing twice. Comment lines (\": keep-alive\") keep an idle stream alive. Browsers' EventSource cannot send an Authorization header: read the stream with fetch() and a reader."
+})
+
 // --- lists ---
 
 export const Lead = Schema.Struct({
@@ -205,10 +243,23 @@ export const Credits = Schema.Struct({
 export class ImportsGroup extends HttpApiGroup.make("imports")
   .add(
     HttpApiEndpoint.post("importSalesNav", "/api/lists/import-sales-nav", {
+      headers: { "idempotency-key": Schema.optionalKey(IdempotencyKey) },
       payload: ImportRequest,
-      success: ImportAccepted,
-      error: [BadRequest, PaymentRequired, Forbidden, PayloadTooLarge, TooManyRequests, ServiceUnavailable]
+      success: ImportAcceptedResponse,
+      error: [BadRequest, PaymentRequired, Forbidden, Conflict, UnprocessableEntity, PayloadTooLarge, TooManyRequests, ServiceUnavailable]
     }).annotate(OpenApi.Summary, "Import leads from a Sales Navigator URL"),
+    HttpApiEndpoint.get("listImports", "/api/imports", {
+      query: ImportListQuery,
+      success: ImportList,
+      error: [BadRequest]
+    }).annotate(OpenApi.Summary, "The caller's imports, newest first")
+      .annotate(OpenApi.Transform, documentQueryAsDecoded(ImportListQuery)),
+    HttpApiEndpoint.get("streamImport", "/api/imports/:runId/stream", {
+      params: RunIdParams,
+      headers: { "last-event-id": Schema.optionalKey(Schema.String) },
+      success: ImportEventStream,
+      error: [BadRequest, NotFound]
+    }).annotate(OpenApi.Summary, "Live progress of one import (Server-Sent Events)"),
     HttpApiEndpoint.get("getImport", "/api/imports/:runId", {
       params: RunIdParams,
       success: ImportStatus,

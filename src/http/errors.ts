@@ -29,6 +29,9 @@ export class PaymentRequired extends Schema.Class<PaymentRequired>("PaymentRequi
 export class Forbidden extends Schema.Class<Forbidden>("Forbidden")(errorFields, { httpApiStatus: 403 }) {}
 export class NotFound extends Schema.Class<NotFound>("NotFound")(errorFields, { httpApiStatus: 404 }) {}
 export class Conflict extends Schema.Class<Conflict>("Conflict")(errorFields, { httpApiStatus: 409 }) {}
+export class UnprocessableEntity extends Schema.Class<UnprocessableEntity>("UnprocessableEntity")(errorFields, {
+  httpApiStatus: 422
+}) {}
 export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLarge")(errorFields, { httpApiStatus: 413 }) {}
 export class ServiceUnavailable extends Schema.Class<ServiceUnavailable>("ServiceUnavailable")(errorFields, {
   httpApiStatus: 503

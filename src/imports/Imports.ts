@@ -18,13 +18,20 @@ import type { Selectable } from "kysely"
 import { creditsStream, ImportEnqueued, importStream, listStream } from "../../events/index.ts"
 import { Accounts } from "../accounts/Accounts.ts"
 import { Credits } from "../credits/Credits.ts"
-import { Database, SqlError } from "../db/Database.ts"
+import { Database, type Executor, SqlError } from "../db/Database.ts"
 import type { ImportsTable } from "../db/schema.ts"
 import { EventStore, type RecordedEvent } from "../eventstore/EventStore.ts"
 import { Lists } from "../lists/Lists.ts"
 import { importEventIds } from "../pipeline/importEventIds.ts"
 import { ImportStages } from "../pipeline/ImportStages.ts"
 import type { StageFailed } from "../pipeline/StageFailed.ts"
+import {
+  IdempotencyKeyInUse,
+  IdempotencyKeyReused,
+  idempotencyKeys,
+  type KeyRecord,
+  requestHash
+} from "./idempotency.ts"
 import { ImportRateLimit, type ImportRateLimited } from "./ImportRateLimit.ts"
 import { checkUrl, decideStartImport, StartImportRejection } from "./startImport.ts"
 import { type EnqueueError, type EnqueueRequest, TaskQueue } from "./TaskQueue.ts"
@@ -43,6 +50,19 @@ export interface StartedImport {
   readonly runId: string
   readonly maxResults: number
   readonly wasCapped: boolean
+  /** True when this answers an earlier request with the same Idempotency-Key. */
+  readonly replayed: boolean
+}
+
+export interface StartOptions {
+  readonly requestId?: string
+  /** The caller's Idempotency-Key: the same key and body answer the first import again. */
+  readonly idempotencyKey?: string | undefined
+}
+
+export interface ImportListPage {
+  readonly rows: ReadonlyArray<ImportRow>
+  readonly total: number
 }
 
 export class ImportRejected extends Schema.TaggedError<ImportRejected>()("ImportRejected", {
@@ -88,12 +108,19 @@ export type OutboxEntry = EnqueueRequest
 /** After this many refused enqueues of one import, the reconciler stops trying and ends it. */
 export const MAX_DISPATCH_ATTEMPTS = 5
 
+/** A retry of a request still being dispatched waits this long, this many times, for its run id. */
+const REPLAY_WAIT = "250 millis"
+const REPLAY_WAITS = 12
+
 export class Imports extends Context.Service<Imports, {
   start(
     userId: string,
     request: StartImportRequest,
-    options?: { readonly requestId?: string }
-  ): Effect.Effect<StartedImport, ImportRejected | ImportRateLimited | ImportNotEnqueued | SqlError>
+    options?: StartOptions
+  ): Effect.Effect<
+    StartedImport,
+    ImportRejected | ImportRateLimited | ImportNotEnqueued | IdempotencyKeyReused | IdempotencyKeyInUse | SqlError
+  >
   /** Hands an accepted import to the engine (idempotent); returns its run id. */
   dispatch(entry: OutboxEntry): Effect.Effect<string, EnqueueError>
   /**
@@ -106,6 +133,11 @@ export class Imports extends Context.Service<Imports, {
   cancel(userId: string, runId: string): Effect.Effect<ImportRow, ImportNotFound | ImportAlreadyEnded | SqlError>
   /** The caller's import with this run id. */
   findByRunId(userId: string, runId: string): Effect.Effect<Option.Option<ImportRow>, SqlError>
+  /** The caller's imports that have a run, newest first. */
+  list(
+    userId: string,
+    page: { readonly status?: ImportRow["status"] | undefined; readonly limit: number; readonly offset: number }
+  ): Effect.Effect<ImportListPage, SqlError>
   /** Every event of the import, in the order they were recorded. */
   events(importId: string): Effect.Effect<ReadonlyArray<RecordedEvent>, SqlError>
 }>()("app/imports/Imports") {
@@ -131,10 +163,16 @@ export class Imports extends Context.Service<Imports, {
           return { salesNavAccountId: account.value.id, listOwned, availableCredits: balance.available, version: balance.version }
         })
 
-      const accept = (userId: string, request: StartImportRequest, requestId: string) =>
+      const keys = idempotencyKeys(db)
+
+      const accept = (userId: string, request: StartImportRequest, requestId: string, idempotencyKey: string | undefined) =>
         db.transaction(Effect.gen(function*() {
-          const state = yield* loadState(userId, request)
           const importId = crypto.randomUUID()
+          // First, so a request racing with the same key waits here and then finds this one's import.
+          if (idempotencyKey !== undefined) {
+            yield* keys.claim(userId, idempotencyKey, { requestHash: requestHash(request), importId })
+          }
+          const state = yield* loadState(userId, request)
           const decision = decideStartImport(
             { ...request, userId, now: new Date(), importId, newListId: crypto.randomUUID() },
             state
@@ -207,6 +245,7 @@ export class Imports extends Context.Service<Imports, {
       const abandon = (importId: string, reason: string) =>
         Effect.gen(function*() {
           yield* stages.end(importId, { outcome: "failed", error: `not enqueued: ${reason}` }).pipe(Effect.mapError(stageToSql))
+          yield* keys.release(importId)
           yield* db.query((q) =>
             q.updateTable("outbox").set({ dispatched_at: new Date(), last_error: `abandoned: ${reason}` })
               .where("import_id", "=", importId).execute()
@@ -227,8 +266,41 @@ export class Imports extends Context.Service<Imports, {
             ))
         )
 
-      const start = (userId: string, request: StartImportRequest, options: { readonly requestId?: string } = {}) =>
+      /**
+       * The answer to a request whose key is already used: 422 for another body; for the same
+       * body the first import's 200, once its run is known (it is being dispatched: a moment).
+       */
+      const replay = (record: KeyRecord, request: StartImportRequest) =>
         Effect.gen(function*() {
+          if (record.requestHash !== requestHash(request)) return yield* new IdempotencyKeyReused()
+          for (let attempt = 0; attempt < REPLAY_WAITS; attempt++) {
+            const row = yield* db.query((q) =>
+              q.selectFrom("imports").select(["list_id", "run_id", "max_results", "was_capped"])
+                .where("import_id", "=", record.importId).executeTakeFirst()
+            )
+            if (row?.run_id) {
+              return {
+                importId: record.importId,
+                listId: row.list_id,
+                runId: row.run_id,
+                maxResults: Number(row.max_results),
+                wasCapped: row.was_capped,
+                replayed: true
+              } satisfies StartedImport
+            }
+            yield* Effect.sleep(REPLAY_WAIT)
+          }
+          return yield* new IdempotencyKeyInUse()
+        })
+
+      const start = (userId: string, request: StartImportRequest, options: StartOptions = {}) =>
+        Effect.gen(function*() {
+          const key = options.idempotencyKey
+          // A retry with its key is answered before anything else (the rate limit included).
+          if (key !== undefined) {
+            const known = yield* keys.find(userId, key)
+            if (Option.isSome(known)) return yield* replay(known.value, request)
+          }
           // The URL needs no state: reject it before touching the database.
           const url = checkUrl(request.url)
           if (Result.isFailure(url)) return yield* new ImportRejected({ rejection: url.failure })
@@ -237,10 +309,32 @@ export class Imports extends Context.Service<Imports, {
           // The command and its dispatch run in the service's fiber, whatever the request does: a
           // client that hangs up (even between the commit and the dispatch) cannot strand an import.
           const command = Effect.gen(function*() {
-            const { entry, ...accepted } = yield* accept(userId, request, options.requestId ?? crypto.randomUUID())
-            return { ...accepted, runId: yield* afterCommit(entry) }
+            const { entry, ...accepted } = yield* accept(userId, request, options.requestId ?? crypto.randomUUID(), key)
+            return { ...accepted, runId: yield* afterCommit(entry), replayed: false }
           })
-          return yield* Fiber.join(yield* Effect.forkIn(command, scope))
+          return yield* Fiber.join(yield* Effect.forkIn(command, scope)).pipe(
+            // The same key raced in from another request: answer with that request's import.
+            Effect.catchTag("IdempotencyKeyTaken", () =>
+              Effect.flatMap(keys.find(userId, key!), Option.match({
+                onNone: () => Effect.fail(new IdempotencyKeyInUse()),
+                onSome: (record) => replay(record, request)
+              })))
+          )
+        })
+
+      const list = (
+        userId: string,
+        page: { readonly status?: ImportRow["status"] | undefined; readonly limit: number; readonly offset: number }
+      ) =>
+        Effect.gen(function*() {
+          const mine = (q: Executor) =>
+            q.selectFrom("imports").where("user_id", "=", userId).where("run_id", "is not", null)
+              .$if(page.status !== undefined, (w) => w.where("status", "=", page.status!))
+          const rows = yield* db.query((q) =>
+            mine(q).selectAll().orderBy("created_at", "desc").orderBy("import_id", "desc").limit(page.limit).offset(page.offset).execute()
+          )
+          const { total } = yield* db.query((q) => mine(q).select((eb) => eb.fn.countAll<number>().as("total")).executeTakeFirstOrThrow())
+          return { rows, total: Number(total) }
         })
 
       const dispatchPending = (olderThanMs = 0) =>
@@ -297,7 +391,7 @@ export class Imports extends Context.Service<Imports, {
 
       const events = (importId: string) => store.readCommitted({ correlationId: importId })
 
-      return Imports.of({ start, dispatch, dispatchPending, cancel, findByRunId, events })
+      return Imports.of({ start, dispatch, dispatchPending, cancel, findByRunId, list, events })
     })
   )
 }

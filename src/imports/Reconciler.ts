@@ -5,7 +5,8 @@
  *  1. outbox entries not dispatched after RECONCILE_OUTBOX_GRACE_MS (default 3 s) are
  *     dispatched (a client that hung up, a crash, an outage); an engine that keeps refusing
  *     one gets it ended and refunded;
- *  2. an import whose cancel is recorded but that has not ended is ended as canceled;
+ *  2. an import whose cancel is recorded but that has not ended is ended as canceled (and
+ *     idempotency keys older than 24 hours are forgotten);
  *  3. an import that has not ended, has been quiet for RECONCILE_QUIET_MS (default 10 s) and
  *     whose run is gone — Trigger.dev says canceled, crashed, failed, system failure, expired,
  *     timed out, or completed without ending it; the local run is done or missing — is ended:
@@ -19,6 +20,7 @@ import { sql } from "kysely"
 import { Database, type SqlError } from "../db/Database.ts"
 import type { ImportOutcome } from "../../events/index.ts"
 import { ImportStages } from "../pipeline/ImportStages.ts"
+import { idempotencyKeys } from "./idempotency.ts"
 import { Imports } from "./Imports.ts"
 import { TaskQueue } from "./TaskQueue.ts"
 
@@ -91,6 +93,7 @@ export class Reconciler extends Context.Service<Reconciler, {
         Effect.gen(function*() {
           const { outboxGraceMs, quietMs } = { ...defaults, ...options }
           const dispatched = yield* imports.dispatchPending(outboxGraceMs)
+          yield* idempotencyKeys(db).expire
           const { rows } = yield* db.query((q) =>
             sql<ActiveImport>`
               select import_id::text as import_id, run_id, engine, cancel_requested from imports

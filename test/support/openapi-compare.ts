@@ -269,10 +269,14 @@ const parametersOf = (doc: Obj, pathItem: Obj, operation: Obj): ReadonlyArray<Ob
   return all.filter((p, i) => !all.slice(i + 1).some((q) => q.name === p.name && q.in === p.in))
 }
 
+/** Header names are case-insensitive (RFC 9110 §5.1); other parameter names are not. */
+const sameParameter = (a: Obj, b: Obj): boolean =>
+  a.in === b.in && (a.in === "header" ? String(a.name).toLowerCase() === String(b.name).toLowerCase() : a.name === b.name)
+
 const compareParameters = (docs: Docs, op: string, cParams: ReadonlyArray<Obj>, gParams: ReadonlyArray<Obj>) =>
   cParams.flatMap((cp): ReadonlyArray<string> => {
     const at = `${op} ${show(cp.in)}.${show(cp.name)}`
-    const gp = gParams.find((p) => p.name === cp.name && p.in === cp.in)
+    const gp = gParams.find((p) => sameParameter(p, cp))
     if (gp === undefined) return [`${at}: parameter missing in generated`]
     const cRequired = cp.required === true
     const gRequired = gp.required === true

@@ -88,7 +88,7 @@ export const call = <A>(f: () => Promise<A>) => Effect.promise(f)
  */
 export class TriggerStub extends Context.Service<
   TriggerStub,
-  Effect.Success<ReturnType<typeof stubApi>> & Pick<ReturnType<typeof platform>, "runs" | "delayTriggers">
+  Effect.Success<ReturnType<typeof stubApi>> & Pick<ReturnType<typeof platform>, "runs" | "delayTriggers" | "refuseTriggers">
 >()("test/TriggerStub") {}
 
 export const TestAppOnTriggerStub = (env: Record<string, string> = {}, options: { readonly maxConnections?: number } = {}) =>
@@ -96,6 +96,6 @@ export const TestAppOnTriggerStub = (env: Record<string, string> = {}, options: 
     const answers = platform()
     const stub = yield* stubApi(answers)
     return TestApp({ TASK_ENGINE: "trigger", TRIGGER_SECRET_KEY: "tr_dev_e2e", TRIGGER_API_URL: stub.url, ...env }, options).pipe(
-      Layer.provideMerge(Layer.succeed(TriggerStub, { ...stub, runs: answers.runs, delayTriggers: answers.delayTriggers }))
+      Layer.provideMerge(Layer.succeed(TriggerStub, { ...stub, runs: answers.runs, delayTriggers: answers.delayTriggers, refuseTriggers: answers.refuseTriggers }))
     )
   }))

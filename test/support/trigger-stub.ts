@@ -99,13 +99,16 @@ export const platform = () => {
   const runs = new Map<string, StubRun>()
   const keys = new Map<string, string>()
   let triggerDelay: readonly [number, number] | undefined
+  let refusing = false
   const later = (answer: Reply): Reply | Promise<Reply> =>
     triggerDelay === undefined
       ? answer
       : new Promise((resolve) => setTimeout(() => resolve(answer), triggerDelay![0] + Math.random() * (triggerDelay![1] - triggerDelay![0])))
   const reply = (request: Received): Reply | Promise<Reply> => {
     const trigger = /^\/api\/v1\/tasks\/([^/]+)\/trigger$/.exec(request.url)
-    if (request.method === "POST" && trigger) return later(triggered(request, trigger[1]!))
+    if (request.method === "POST" && trigger) {
+      return later(refusing ? { status: 400, body: { error: "Task not found" } } : triggered(request, trigger[1]!))
+    }
     return other(request)
   }
   const triggered = (request: Received, taskId: string): Reply => {
@@ -133,7 +136,11 @@ export const platform = () => {
     runs,
     /** From now on a trigger is answered after a random delay in [minMs, maxMs]. */
     delayTriggers: (minMs: number, maxMs: number) => {
-      triggerDelay = [minMs, maxMs]
+      triggerDelay = maxMs > 0 ? [minMs, maxMs] : undefined
+    },
+    /** From now on (until told otherwise) a trigger is refused with 400, as for a task that does not exist. */
+    refuseTriggers: (refuse: boolean) => {
+      refusing = refuse
     }
   })
 }

@@ -1,15 +1,17 @@
-/** Handlers of the imports group: start, status, cancel, audit log — one call into Imports each. */
-import { Effect, Option } from "effect"
-import { HttpApiBuilder } from "effect/http-api"
+/** Handlers of the imports group: start, list, status, live stream, cancel, audit log — a call into Imports each. */
+import { Config, Effect, Option } from "effect"
+import { HttpApiBuilder, HttpApiSchema } from "effect/http-api"
 import { eventCodec } from "../../../events/index.ts"
 import { Imports } from "../../imports/Imports.ts"
 import { Api } from "../Api.ts"
-import { apiError, BadRequest, Conflict, PaymentRequired, ServiceUnavailable } from "../errors.ts"
+import { apiError, BadRequest, Conflict, PaymentRequired, ServiceUnavailable, UnprocessableEntity } from "../errors.ts"
 import { CurrentUser } from "../Security.ts"
+import { importEventStream } from "./importStream.ts"
 import { importNotFound, listForbidden, toImportStatus } from "./responses.ts"
 
 export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(function*(handlers) {
   const imports = yield* Imports
+  const heartbeatMs = yield* Config.Int("STREAM_HEARTBEAT_MS").pipe(Config.withDefault(15_000))
   /** The caller's import with this run id, or 404 (another user's import is not told apart). */
   const callersImport = (runId: string) =>
     Effect.gen(function*() {
@@ -18,7 +20,7 @@ export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(fu
       return Option.isSome(row) ? row.value : yield* Effect.fail(importNotFound)
     })
   return handlers
-    .handle("importSalesNav", ({ payload }) =>
+    .handle("importSalesNav", ({ payload, headers }) =>
       Effect.gen(function*() {
         const user = yield* CurrentUser
         const started = yield* imports.start(user.id, {
@@ -27,14 +29,17 @@ export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(fu
           listName: payload.listName,
           maxResults: payload.maxResults ?? 2500,
           skipExistingCustomers: payload.skipExistingCustomers ?? true
+        }, { idempotencyKey: headers["idempotency-key"] })
+        return HttpApiSchema.withHeaders({
+          body: {
+            success: true as const,
+            listId: started.listId,
+            runId: started.runId,
+            maxResults: started.maxResults,
+            wasCapped: started.wasCapped
+          },
+          headers: started.replayed ? { "idempotent-replayed": "true" as const } : {}
         })
-        return {
-          success: true as const,
-          listId: started.listId,
-          runId: started.runId,
-          maxResults: started.maxResults,
-          wasCapped: started.wasCapped
-        }
       }).pipe(
         Effect.catchTags({
           ImportRejected: ({ rejection }) => {
@@ -55,6 +60,18 @@ export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(fu
                 ))
             }
           },
+          IdempotencyKeyReused: () =>
+            Effect.fail(apiError(
+              UnprocessableEntity,
+              "IDEMPOTENCY_KEY_REUSED",
+              "This Idempotency-Key was used with a different body: use a new key for a new import"
+            )),
+          IdempotencyKeyInUse: () =>
+            Effect.fail(apiError(
+              Conflict,
+              "IDEMPOTENCY_KEY_IN_USE",
+              "A request with this Idempotency-Key is still being processed: retry in a moment"
+            )),
           ImportNotEnqueued: (e) =>
             Effect.fail(apiError(
               ServiceUnavailable,
@@ -64,7 +81,17 @@ export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(fu
           SqlError: Effect.die
         })
       ))
+    .handle("listImports", ({ query }) =>
+      Effect.gen(function*() {
+        const user = yield* CurrentUser
+        const limit = query.limit ?? 20
+        const offset = query.offset ?? 0
+        const page = yield* imports.list(user.id, { status: query.status, limit, offset }).pipe(Effect.orDie)
+        return { imports: page.rows.map(toImportStatus), total: page.total, limit, offset, hasMore: offset + page.rows.length < page.total }
+      }))
     .handle("getImport", ({ params }) => Effect.map(callersImport(params.runId), toImportStatus))
+    .handle("streamImport", ({ params, headers }) =>
+      Effect.flatMap(callersImport(params.runId), (row) => importEventStream(row, headers["last-event-id"], { heartbeatMs }).pipe(Effect.orDie)))
     .handle("cancelImport", ({ params }) =>
       Effect.gen(function*() {
         const user = yield* CurrentUser

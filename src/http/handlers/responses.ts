@@ -1,5 +1,7 @@
-/** What handlers of several groups answer with: the import status body and the shared errors. */
-import type { ImportStatus } from "../Api.ts"
+/** What handlers of several groups answer with: the import status and lead bodies, and the shared errors. */
+import type { BatchPersisted } from "../../../events/index.ts"
+import type { RecordedEvent } from "../../eventstore/EventStore.ts"
+import type { ImportStatus, Lead } from "../Api.ts"
 import { apiError, Forbidden, NotFound } from "../errors.ts"
 import type { ImportRow } from "../../imports/Imports.ts"
 
@@ -31,3 +33,24 @@ export const toImportStatus = (row: ImportRow): typeof ImportStatus.Type => ({
 
 export const importNotFound = apiError(NotFound, "IMPORT_NOT_FOUND", "No import of yours has this runId")
 export const listForbidden = apiError(Forbidden, "LIST_FORBIDDEN", "List not found or not yours")
+
+/** The rows a persisted batch put in its list, as GET /api/lists/{listId}/rows shows them. */
+export const rowsOf = (recorded: RecordedEvent<BatchPersisted>): ReadonlyArray<typeof Lead.Type> =>
+  recorded.event.rows.map(({ rowId, lead }) => ({
+    id: rowId,
+    listId: recorded.event.listId,
+    linkedinUrl: lead.linkedinUrl,
+    salesNavUrl: lead.salesNavUrl,
+    profileData: {
+      firstName: lead.firstName,
+      lastName: lead.lastName,
+      fullName: lead.fullName,
+      headline: lead.headline,
+      currentRole: lead.currentRole,
+      currentCompany: lead.currentCompany,
+      location: lead.location
+    },
+    source: "sales_nav" as const,
+    runId: recorded.event.runId,
+    addedAt: iso(recorded.recordedAt)
+  }))
