@@ -9,6 +9,7 @@
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, OpenApi } from "effect/http-api"
 import { isStorableText } from "../leads/cleanText.ts"
+import { ACCESS_GUIDANCE, IMPORT_GUIDANCE, QUICK_START, ROWS_GUIDANCE } from "./guide.ts"
 import {
   BadRequest,
   Conflict,
@@ -247,7 +248,8 @@ export class ImportsGroup extends HttpApiGroup.make("imports")
       payload: ImportRequest,
       success: ImportAcceptedResponse,
       error: [BadRequest, PaymentRequired, Forbidden, Conflict, UnprocessableEntity, PayloadTooLarge, TooManyRequests, ServiceUnavailable]
-    }).annotate(OpenApi.Summary, "Import leads from a Sales Navigator URL"),
+    }).annotate(OpenApi.Summary, "Import leads from a Sales Navigator URL")
+      .annotate(OpenApi.Description, IMPORT_GUIDANCE),
     HttpApiEndpoint.get("listImports", "/api/imports", {
       query: ImportListQuery,
       success: ImportList,
@@ -285,7 +287,8 @@ export class ImportsGroup extends HttpApiGroup.make("imports")
 export class ListsGroup extends HttpApiGroup.make("lists")
   .add(
     HttpApiEndpoint.get("salesNavAccess", "/api/lists/sales-nav-access", { success: SalesNavAccess })
-      .annotate(OpenApi.Summary, "getSalesNavAccess — does the caller have a Sales Navigator-enabled LinkedIn account?"),
+      .annotate(OpenApi.Summary, "getSalesNavAccess — does the caller have a Sales Navigator-enabled LinkedIn account?")
+      .annotate(OpenApi.Description, ACCESS_GUIDANCE),
     HttpApiEndpoint.get("getList", "/api/lists/:listId", {
       params: ListParams,
       success: ListSummary,
@@ -297,6 +300,7 @@ export class ListsGroup extends HttpApiGroup.make("lists")
       success: ListRows,
       error: [BadRequest, Forbidden]
     }).annotate(OpenApi.Summary, "Rows of a list, oldest first (the list-rows projection)")
+      .annotate(OpenApi.Description, ROWS_GUIDANCE)
       .annotate(OpenApi.Transform, documentQueryAsDecoded(ListRowsQuery)),
     HttpApiEndpoint.get("credits", "/api/credits", { success: Credits })
       .annotate(OpenApi.Summary, "The caller's IMPORT_LEAD credits")
@@ -364,7 +368,7 @@ export class Api extends HttpApi.make("sales-nav-import")
   .annotateMerge(OpenApi.annotations({
     title: "Sales Navigator import API",
     version: "1",
-    description: "Imports LinkedIn Sales Navigator people searches into lead lists. See README.md."
+    description: QUICK_START
   }))
 {}
 
