@@ -19,3 +19,14 @@ export const Lead = Schema.Struct({
   location: Schema.NullOr(Schema.String)
 })
 export type Lead = typeof Lead.Type
+
+/** What a list row shows of a lead (its `profileData`): names, headline, role, company, location. */
+export const profileOf = (lead: Lead) => ({
+  firstName: lead.firstName,
+  lastName: lead.lastName,
+  fullName: lead.fullName,
+  headline: lead.headline,
+  currentRole: lead.currentRole,
+  currentCompany: lead.currentCompany,
+  location: lead.location
+})

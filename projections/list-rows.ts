@@ -4,7 +4,7 @@
  */
 import { Effect } from "effect"
 import { sql } from "kysely"
-import type { BatchPersisted } from "../events/index.ts"
+import { type BatchPersisted, profileOf } from "../events/index.ts"
 import { Database } from "../src/db/Database.ts"
 import { columnList, jsonRows } from "../src/db/sql.ts"
 import type { Projection } from "../src/eventstore/Projection.ts"
@@ -38,15 +38,7 @@ export const listRowsProjection: Projection = {
           run_id: e.runId,
           linkedin_url: lead.linkedinUrl,
           sales_nav_url: lead.salesNavUrl,
-          profile: {
-            firstName: lead.firstName,
-            lastName: lead.lastName,
-            fullName: lead.fullName,
-            headline: lead.headline,
-            currentRole: lead.currentRole,
-            currentCompany: lead.currentCompany,
-            location: lead.location
-          },
+          profile: profileOf(lead),
           added_at: recordedAt.toISOString()
         }))
       })

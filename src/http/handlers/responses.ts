@@ -1,5 +1,5 @@
 /** What handlers of several groups answer with: the import status and lead bodies, and the shared errors. */
-import type { BatchPersisted } from "../../../events/index.ts"
+import { type BatchPersisted, profileOf } from "../../../events/index.ts"
 import type { RecordedEvent } from "../../eventstore/EventStore.ts"
 import type { ImportStatus, Lead } from "../Api.ts"
 import { apiError, Forbidden, NotFound } from "../errors.ts"
@@ -41,15 +41,7 @@ export const rowsOf = (recorded: RecordedEvent<BatchPersisted>): ReadonlyArray<t
     listId: recorded.event.listId,
     linkedinUrl: lead.linkedinUrl,
     salesNavUrl: lead.salesNavUrl,
-    profileData: {
-      firstName: lead.firstName,
-      lastName: lead.lastName,
-      fullName: lead.fullName,
-      headline: lead.headline,
-      currentRole: lead.currentRole,
-      currentCompany: lead.currentCompany,
-      location: lead.location
-    },
+    profileData: profileOf(lead),
     source: "sales_nav" as const,
     runId: recorded.event.runId,
     addedAt: iso(recorded.recordedAt)
