@@ -24,6 +24,7 @@ import { Lists } from "./lists/Lists.ts"
 import type { ImportStages } from "./pipeline/ImportStages.ts"
 import { StagesLive } from "./pipeline/layers.ts"
 import { LocalEngine, LocalRunSignal } from "./pipeline/LocalEngine.ts"
+import { McpLive } from "./mcp/server.ts"
 
 const engineConfig = Config.Literals(["local", "trigger"], "TASK_ENGINE").pipe(Config.withDefault("local" as const))
 
@@ -62,9 +63,9 @@ const HealOutbox = Layer.effectDiscard(Effect.gen(function*() {
   if (dispatched > 0) yield* Effect.logInfo(`outbox: dispatched ${dispatched} import(s) left over from the last run`)
 }))
 
-/** The HTTP server on `port` (0 = any free port), the engine, the reconciler, and the start-up healing. */
+/** The HTTP server on `port` (0 = any free port) — the API and the MCP endpoint —, the engine, the reconciler, and the start-up healing. */
 export const ServerLive = (port: number, options: { readonly logRequests?: boolean } = {}) =>
-  HttpRouter.serve(HttpApp, { disableLogger: options.logRequests === false, disableListenLog: options.logRequests === false }).pipe(
+  HttpRouter.serve(Layer.merge(HttpApp, McpLive), { disableLogger: options.logRequests === false, disableListenLog: options.logRequests === false }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" })),
     Layer.provide(HealOutbox),
     Layer.provideMerge(Reconciler.layer),

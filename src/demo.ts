@@ -26,6 +26,7 @@ export const DemoUser = (port: number) =>
       `  curl -s -X POST http://127.0.0.1:${port}/api/lists/import-sales-nav \\`,
       `    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
       `    -d '{"url": "https://www.linkedin.com/sales/search/people?query=(keywords%3Acto)", "maxResults": 100}'`,
+      `AI agents: the MCP endpoint is http://127.0.0.1:${port}/mcp with the same Authorization header (README: For AI agents).`,
       ""
     ].join("\n"))
   }))
