@@ -8,7 +8,8 @@ import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import type { ImportStatus } from "../../src/http/Api.ts"
 import { accessSummary, cappedAdvice, importStartedSummary, importSummary } from "../../src/mcp/summaries.ts"
-import { toolError } from "../../src/mcp/toolErrors.ts"
+import { ImportRateLimited } from "../../src/imports/ImportRateLimit.ts"
+import { rateLimitedError, toolError } from "../../src/mcp/toolErrors.ts"
 
 type Status = typeof ImportStatus.Type
 
@@ -101,5 +102,14 @@ describe("toolError", () => {
     expect(toolError(body)).toMatchObject({ success: false, ...body, hint: expect.stringContaining("connect") })
     const withDetails = { code: "X_UNKNOWN", error: "e", details: [{ path: "url", message: "m" }] }
     expect(toolError(withDetails)).toEqual({ success: false, ...withDetails })
+  })
+
+  it("words the rate limit as the API's 429 body does", () => {
+    expect(rateLimitedError(new ImportRateLimited({ retryAfterSeconds: 7 }))).toEqual({
+      success: false,
+      code: "RATE_LIMITED",
+      error: "Too many imports started: try again in 7 s (the limit is per user; see Retry-After)",
+      hint: expect.stringContaining("wait")
+    })
   })
 })
