@@ -21,10 +21,10 @@ import { Reconciler } from "./imports/Reconciler.ts"
 import { TaskQueue } from "./imports/TaskQueue.ts"
 import { TriggerTaskQueue } from "./imports/TriggerTaskQueue.ts"
 import { Lists } from "./lists/Lists.ts"
+import { McpLive } from "./mcp/server.ts"
 import type { ImportStages } from "./pipeline/ImportStages.ts"
 import { StagesLive } from "./pipeline/layers.ts"
 import { LocalEngine, LocalRunSignal } from "./pipeline/LocalEngine.ts"
-import { McpLive } from "./mcp/server.ts"
 
 const engineConfig = Config.Literals(["local", "trigger"], "TASK_ENGINE").pipe(Config.withDefault("local" as const))
 
@@ -63,7 +63,7 @@ const HealOutbox = Layer.effectDiscard(Effect.gen(function*() {
   if (dispatched > 0) yield* Effect.logInfo(`outbox: dispatched ${dispatched} import(s) left over from the last run`)
 }))
 
-/** The HTTP server on `port` (0 = any free port) — the API and the MCP endpoint —, the engine, the reconciler, and the start-up healing. */
+/** The HTTP server on `port` (0 = any free port), the engine, the reconciler, and the start-up healing. */
 export const ServerLive = (port: number, options: { readonly logRequests?: boolean } = {}) =>
   HttpRouter.serve(Layer.merge(HttpApp, McpLive), { disableLogger: options.logRequests === false, disableListenLog: options.logRequests === false }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" })),

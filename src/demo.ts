@@ -20,13 +20,13 @@ export const DemoUser = (port: number) =>
       "",
       `Demo user demo@example.com created with ${DEMO_CREDITS} IMPORT_LEAD credits and a Sales Navigator account.`,
       `Its API token (shown once): ${token}`,
+      `AI agents connect to the MCP endpoint http://127.0.0.1:${port}/mcp with the same token (README: For AI agents).`,
       "",
       "Try:",
       `  export TOKEN=${token}`,
       `  curl -s -X POST http://127.0.0.1:${port}/api/lists/import-sales-nav \\`,
       `    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
       `    -d '{"url": "https://www.linkedin.com/sales/search/people?query=(keywords%3Acto)", "maxResults": 100}'`,
-      `AI agents: the MCP endpoint is http://127.0.0.1:${port}/mcp with the same Authorization header (README: For AI agents).`,
       ""
     ].join("\n"))
   }))
