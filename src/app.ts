@@ -21,6 +21,7 @@ import { Reconciler } from "./imports/Reconciler.ts"
 import { TaskQueue } from "./imports/TaskQueue.ts"
 import { TriggerTaskQueue } from "./imports/TriggerTaskQueue.ts"
 import { Lists } from "./lists/Lists.ts"
+import { McpLive } from "./mcp/server.ts"
 import type { ImportStages } from "./pipeline/ImportStages.ts"
 import { StagesLive } from "./pipeline/layers.ts"
 import { LocalEngine, LocalRunSignal } from "./pipeline/LocalEngine.ts"
@@ -64,7 +65,7 @@ const HealOutbox = Layer.effectDiscard(Effect.gen(function*() {
 
 /** The HTTP server on `port` (0 = any free port), the engine, the reconciler, and the start-up healing. */
 export const ServerLive = (port: number, options: { readonly logRequests?: boolean } = {}) =>
-  HttpRouter.serve(HttpApp, { disableLogger: options.logRequests === false, disableListenLog: options.logRequests === false }).pipe(
+  HttpRouter.serve(Layer.merge(HttpApp, McpLive), { disableLogger: options.logRequests === false, disableListenLog: options.logRequests === false }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" })),
     Layer.provide(HealOutbox),
     Layer.provideMerge(Reconciler.layer),

@@ -20,6 +20,7 @@ export const DemoUser = (port: number) =>
       "",
       `Demo user demo@example.com created with ${DEMO_CREDITS} IMPORT_LEAD credits and a Sales Navigator account.`,
       `Its API token (shown once): ${token}`,
+      `AI agents connect to the MCP endpoint http://127.0.0.1:${port}/mcp with the same token (README: For AI agents).`,
       "",
       "Try:",
       `  export TOKEN=${token}`,

@@ -4,10 +4,10 @@ import { HttpApiBuilder, HttpApiSchema } from "effect/http-api"
 import { eventCodec } from "../../../events/index.ts"
 import { Imports } from "../../imports/Imports.ts"
 import { Api } from "../Api.ts"
-import { apiError, BadRequest, Conflict, PaymentRequired, ServiceUnavailable, UnprocessableEntity } from "../errors.ts"
 import { CurrentUser } from "../Security.ts"
+import { CANCEL_IMPORT_FAILURES, cancelImportError, START_IMPORT_FAILURES, startImportError } from "./importErrors.ts"
 import { importEventStream } from "./importStream.ts"
-import { importNotFound, listForbidden, toImportStatus } from "./responses.ts"
+import { importNotFound, toImportStatus } from "./responses.ts"
 
 export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(function*(handlers) {
   const imports = yield* Imports
@@ -41,45 +41,8 @@ export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(fu
           headers: started.replayed ? { "idempotent-replayed": "true" as const } : {}
         })
       }).pipe(
-        Effect.catchTags({
-          ImportRejected: ({ rejection }) => {
-            switch (rejection._tag) {
-              case "InvalidUrl":
-                return Effect.fail(apiError(BadRequest, "INVALID_SALES_NAV_URL", rejection.message, [
-                  { path: "url", message: rejection.message }
-                ]))
-              case "NoSalesNavAccount":
-                return Effect.fail(apiError(BadRequest, "NO_SALES_NAV_ACCOUNT", "No Sales Navigator account found"))
-              case "ListForbidden":
-                return Effect.fail(listForbidden)
-              case "InsufficientCredits":
-                return Effect.fail(apiError(
-                  PaymentRequired,
-                  "INSUFFICIENT_CREDITS",
-                  "No IMPORT_LEAD credits available: top up credits before importing"
-                ))
-            }
-          },
-          IdempotencyKeyReused: () =>
-            Effect.fail(apiError(
-              UnprocessableEntity,
-              "IDEMPOTENCY_KEY_REUSED",
-              "This Idempotency-Key was used with a different body: use a new key for a new import"
-            )),
-          IdempotencyKeyInUse: () =>
-            Effect.fail(apiError(
-              Conflict,
-              "IDEMPOTENCY_KEY_IN_USE",
-              "A request with this Idempotency-Key is still being processed: retry in a moment"
-            )),
-          ImportNotEnqueued: (e) =>
-            Effect.fail(apiError(
-              ServiceUnavailable,
-              "ENQUEUE_FAILED",
-              `The import could not be scheduled and was cancelled (credits refunded): ${e.message}`
-            )),
-          SqlError: Effect.die
-        })
+        Effect.catchTag(START_IMPORT_FAILURES, (e) => Effect.fail(startImportError(e))),
+        Effect.catchTag("SqlError", Effect.die)
       ))
     .handle("listImports", ({ query }) =>
       Effect.gen(function*() {
@@ -96,12 +59,10 @@ export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(fu
       Effect.gen(function*() {
         const user = yield* CurrentUser
         return toImportStatus(yield* imports.cancel(user.id, params.runId))
-      }).pipe(Effect.catchTags({
-        ImportNotFound: () => Effect.fail(importNotFound),
-        ImportAlreadyEnded: (e) =>
-          Effect.fail(apiError(Conflict, "IMPORT_ENDED", `The import has already ended (${e.status}); there is nothing to cancel`)),
-        SqlError: Effect.die
-      })))
+      }).pipe(
+        Effect.catchTag(CANCEL_IMPORT_FAILURES, (e) => Effect.fail(cancelImportError(e))),
+        Effect.catchTag("SqlError", Effect.die)
+      ))
     .handle("getImportEvents", ({ params }) =>
       Effect.gen(function*() {
         const row = yield* callersImport(params.runId)
