@@ -5,11 +5,11 @@
  * SIGTERM or SIGINT stops it within SHUTDOWN_GRACE_MS (exit 0; 1 when it had to abandon work).
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Config, Effect, Exit, Layer, Runtime } from "effect"
+import { Config, Effect, Layer } from "effect"
 import { ServerLive, ServicesLive } from "./app.ts"
 import { Database } from "./db/Database.ts"
 import { DemoUser } from "./demo.ts"
-import { ShutdownGrace } from "./shutdown.ts"
+import { ShutdownGrace, teardown } from "./shutdown.ts"
 
 const Main = Layer.unwrap(Effect.gen(function*() {
   const port = yield* Config.Port("PORT").pipe(Config.withDefault(3000))
@@ -21,8 +21,4 @@ const Main = Layer.unwrap(Effect.gen(function*() {
   Layer.provide(ShutdownGrace)
 )
 
-NodeRuntime.runMain(Layer.launch(Main), {
-  // Stopped by a signal, and everything closed in time: a clean exit.
-  teardown: (exit, onExit) =>
-    Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
-})
+NodeRuntime.runMain(Layer.launch(Main), { teardown })

@@ -10,7 +10,7 @@
  * them over when their lease expires, or the reconciler ends and refunds them) and exits 1.
  * A second signal exits at once, the same way.
  */
-import { Config, Context, Effect, Layer } from "effect"
+import { Cause, Config, Context, Effect, Exit, Layer, Runtime } from "effect"
 
 /** Work in flight that a shutdown may have to abandon, by the words the log should use for it. */
 export interface InFlightWork {
@@ -81,3 +81,7 @@ export const ShutdownGrace = Layer.effect(
     return inFlight
   })
 )
+
+/** runMain's teardown: stopped by a signal with everything closed in time is a clean exit, 0 (not 130). */
+export const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
