@@ -207,6 +207,15 @@ const outageBounds = Effect.gen(function*() {
   return { connectTimeoutMs, acquireTimeoutMs }
 })
 
+/**
+ * How long closing the pool waits for its connections to end. By then the service's fibers are
+ * interrupted (their transactions committed or rolled back), so nothing it needs is in flight;
+ * what can still be waited for is a connection postgres.js never settles — one that died with a
+ * statement on it, after an outage — which it would wait for forever. A connection cut here loses
+ * nothing: PostgreSQL rolls back whatever it had open.
+ */
+const POOL_END_TIMEOUT_SECONDS = 0.5
+
 const postgresKysely = async (url: string, options: PostgresOptions) =>
   new Kysely<DB>({
     dialect: new PostgresJSDialect({
@@ -226,7 +235,7 @@ const postgresKysely = async (url: string, options: PostgresOptions) =>
             int8: { to: 20, from: [20], serialize: (x: number | bigint) => String(x), parse: (x: string) => Number(x) }
           }
         }),
-        { acquireTimeoutMs: options.acquireTimeoutMs ?? 10_000, endTimeoutSeconds: 2 }
+        { acquireTimeoutMs: options.acquireTimeoutMs ?? 10_000, endTimeoutSeconds: POOL_END_TIMEOUT_SECONDS }
       )
     })
   })

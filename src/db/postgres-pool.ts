@@ -11,9 +11,10 @@
  * query at once with CONNECTION_CLOSED, and its release leaves the dead connection where
  * postgres.js filed it (closed, to be reconnected on demand).
  *
- * Two bounds keep a request from hanging on a database that is away: a reservation waits at
+ * Two bounds keep the service from hanging on a database that is away: a reservation waits at
  * most `acquireTimeoutMs` for a connection (then POOL_TIMEOUT, nothing was sent), and closing
- * the pool waits at most `endTimeoutSeconds` for queries in flight.
+ * the pool waits at most `endTimeoutSeconds` — postgres.js alone waits forever for a connection
+ * that died with a statement on it.
  */
 import type postgres from "postgres"
 
