@@ -58,22 +58,27 @@ export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
   }
   chmodSync(dir, 0o700)
   const data = join(dir, "data")
-  const port = await freePort()
-  const options = [
-    `-p ${port}`,
-    "-c listen_addresses=127.0.0.1",
-    `-c unix_socket_directories=${dir}`,
-    // A throwaway server: durability buys nothing here, and the machine is shared.
-    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-    "-c shared_buffers=16MB -c max_connections=40"
-  ].join(" ")
+  let port = 0
+  const options = () =>
+    [
+      `-p ${port}`,
+      // TCP on loopback only: no Unix socket, whose path length a deep temp dir could exceed.
+      "-c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+      // A throwaway server: durability buys nothing here, and the machine is shared.
+      "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+      "-c shared_buffers=16MB -c max_connections=40"
+    ].join(" ")
   let running = false
   const server: PrivatePostgres = {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    port,
+    get url() {
+      return `postgres://postgres@127.0.0.1:${port}/postgres`
+    },
+    get port() {
+      return port
+    },
     start: () => {
       if (running) return
-      run(dir, "pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-o", options, "-w", "-t", "60", "start"])
+      run(dir, "pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-o", options(), "-w", "-t", "60", "start"])
       running = true
     },
     stop: (mode = "fast") => {
@@ -90,7 +95,16 @@ export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
   }
   try {
     run(dir, "initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
-    server.start()
+    // The free port may be taken by someone else before the server binds it: then another one.
+    for (let attempt = 1;; attempt++) {
+      port = await freePort()
+      try {
+        server.start()
+        break
+      } catch (e) {
+        if (attempt === 3) throw e
+      }
+    }
   } catch (e) {
     rmSync(dir, { recursive: true, force: true })
     throw e
