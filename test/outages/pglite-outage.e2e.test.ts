@@ -17,7 +17,7 @@ import { KNOWN_OPERATIONS, operationsOf, walkEveryOperation, writesBesides } fro
 import { ADMIN_TOKEN, call, client, TestApp } from "../support/server.ts"
 
 const outage = outageSwitch()
-const MAX_RESULTS = 300
+const MAX_RESULTS = 200
 
 layer(TestApp({}, { database: PGliteWithOutage(outage) }), { excludeTestServices: true })("PGlite connection lost", (it) => {
   it.effect("a transaction cut by the outage rolls back: nothing of it is written", () =>

@@ -27,7 +27,7 @@ import { api, exited, freePort, startService, waitFor } from "../support/service
 
 const ADMIN = "outage-admin-token"
 const GRACE_MS = 4_000
-const MAX_RESULTS = 300
+const MAX_RESULTS = 200
 
 let server: PrivatePostgres
 
@@ -84,7 +84,7 @@ const serviceWithImportInFlight = async (databaseUrl: string, output: Array<stri
   const call = api(port)
   await waitFor("the service", async () => (await call("GET", "/openapi.json")).status === 200 ? true : undefined, 60_000)
   const user = (await call("POST", "/api/admin/users", ADMIN, { email: `${crypto.randomUUID()}@example.com`, credits: 2000, salesNavigator: true })).body
-  // 12 pages of 80 ms: the import runs for a second or two, long enough to be cut in the middle.
+  // Pages of 80 ms: the import runs for a second or so, long enough to be cut in the middle.
   const url = `https://www.linkedin.com/sales/search/people?query=(outage-${crypto.randomUUID().slice(0, 8)})&fakeLatencyMs=80`
   const started = (await call("POST", "/api/lists/import-sales-nav", user.token, { url, maxResults: MAX_RESULTS })).body
   expect(started.success).toBe(true)
