@@ -38,7 +38,7 @@ const serviceUnavailable = () =>
     error: `The database is unreachable: nothing was changed. Retry in ${UNAVAILABLE_RETRY_AFTER_SECONDS} s.`
   }, { status: 503, headers: { "retry-after": String(UNAVAILABLE_RETRY_AFTER_SECONDS) } })
 
-/** The database failure behind a request's failure or defect, if that is why it failed. */
+/** Whether the request failed (or died) because the database could not be reached. */
 const databaseUnavailable = (cause: Cause.Cause<unknown>): boolean =>
   cause.reasons.some((r) => (r._tag === "Fail" && isDatabaseUnavailable(r.error)) || (r._tag === "Die" && isDatabaseUnavailable(r.defect)))
 

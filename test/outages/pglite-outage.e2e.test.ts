@@ -4,11 +4,14 @@
  * the open transaction rolled back). The service on a real socket, the local engine, an import in
  * flight: every operation answers 503 with Retry-After at once and writes nothing; when the
  * connection is back the next requests answer 200 and the import finishes, every lead and credit
- * accounted for. Runs in both passes (always on PGlite; postgres-outage.e2e covers PostgreSQL).
+ * accounted for. An outage in the moment after an import commits answers 503 too, and the import
+ * waits in the outbox for the reconciler. Runs in both passes (always on PGlite;
+ * postgres-outage.e2e covers PostgreSQL).
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { Database, isDatabaseUnavailable } from "../../src/db/Database.ts"
+import { Reconciler } from "../../src/imports/Reconciler.ts"
 import { fakeSearchPeople } from "../../src/leads/FakeLeadSource.ts"
 import { outageSwitch, PGliteWithOutage } from "../support/database-outage.ts"
 import { eventually } from "../support/eventually.ts"
@@ -93,5 +96,42 @@ layer(TestApp({}, { database: PGliteWithOutage(outage) }), { excludeTestServices
       const writesAfter = yield* Effect.promise(() => writesBesides(db.kysely, importId))
       expect(writesAfter).toEqual(writesBefore)
       expect(writesAfter).toMatchObject({ refusedList: 0, refusedUser: 0 })
+    }).pipe(Effect.ensuring(Effect.sync(outage.up))), { timeout: 120_000 })
+
+  it.effect("the database goes away just after an import commits: 503 SERVICE_UNAVAILABLE, and the reconciler starts it once it is back", () =>
+    Effect.gen(function*() {
+      const api = yield* client
+      const db = yield* Database
+      const reconciler = yield* Reconciler
+      const user = (yield* call(() => api.request("POST", "/api/admin/users", {
+        token: ADMIN_TOKEN,
+        json: { email: `${crypto.randomUUID()}@example.com`, credits: 100, salesNavigator: true }
+      }))).body
+      // Down the moment the import's transaction (the one that writes its outbox entry) has committed,
+      // for one refusal only: what comes after (ending the import, were it taken for a refusal by the
+      // engine) would find the database back.
+      outage.downAfterCommitOf(/insert into "outbox"/, 1)
+      const url = `https://www.linkedin.com/sales/search/people?query=(after-commit-${crypto.randomUUID().slice(0, 8)})`
+      const answer = yield* startImport(api, user.token, { url, maxResults: 50 })
+      expect(answer.status).toBe(503)
+      expect(answer.body).toMatchObject({ success: false, code: "SERVICE_UNAVAILABLE" })
+      expect(answer.headers.get("retry-after")).toBe("5")
+
+      // Committed, waiting in the outbox: not refused by the engine, so not ended nor refunded.
+      const waiting = yield* db.query((q) =>
+        q.selectFrom("imports").innerJoin("outbox", "outbox.import_id", "imports.import_id")
+          .select(["imports.status", "imports.run_id", "imports.credits_refunded", "outbox.dispatched_at"])
+          .where("imports.user_id", "=", user.userId).execute()
+      )
+      expect(waiting).toEqual([{ status: "queued", run_id: null, credits_refunded: 0, dispatched_at: null }])
+      const report = yield* reconciler.tick({ outboxGraceMs: 0 })
+      expect(report.dispatched).toBe(1)
+      const { run_id: runId, list_id: listId } = yield* db.query((q) =>
+        q.selectFrom("imports").select(["run_id", "list_id"]).where("user_id", "=", user.userId).executeTakeFirstOrThrow()
+      )
+      const { status } = yield* awaitImport(api, user.token, runId!, listId)
+      expect(status).toMatchObject({ status: "completed", leadsImported: 50, creditsCharged: 50, creditsRefunded: 0 })
+      const credits = (yield* call(() => api.request("GET", "/api/credits", { token: user.token }))).body
+      expect(credits).toEqual({ balance: 50, reserved: 0, available: 50 })
     }).pipe(Effect.ensuring(Effect.sync(outage.up))), { timeout: 120_000 })
 })

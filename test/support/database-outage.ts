@@ -20,17 +20,23 @@ export interface OutageSwitch {
   down(): void
   /** It is back. */
   up(): void
+  /**
+   * Goes down right after the next transaction that ran a statement matching `statement` commits,
+   * and (with `refusals`) back up once it has refused that many connections or statements.
+   */
+  downAfterCommitOf(statement: RegExp, refusals?: number): void
 }
 
 const driverError = (code: string, message: string) => Object.assign(new Error(`${message} (simulated outage)`), { code })
 
-const outagePool = (inner: PostgresPool, isDown: () => boolean): PostgresPool => ({
+const outagePool = (inner: PostgresPool, outage: ReturnType<typeof outageSwitch>): PostgresPool => ({
   connect: async () => {
-    if (isDown()) throw driverError("ECONNREFUSED", "connect ECONNREFUSED")
+    if (outage.refuse()) throw driverError("ECONNREFUSED", "connect ECONNREFUSED")
     const client = await inner.connect()
     let inTransaction = false
+    let tripOnCommit = false
     const query = async (text: string, parameters: ReadonlyArray<unknown>) => {
-      if (isDown()) {
+      if (outage.refuse()) {
         // The server's side of a lost connection: whatever the transaction did is gone.
         if (inTransaction) await client.query("rollback", [])
         inTransaction = false
@@ -39,7 +45,11 @@ const outagePool = (inner: PostgresPool, isDown: () => boolean): PostgresPool =>
       const result = await client.query(text, parameters as Array<unknown>)
       const verb = /^\s*(\w+)/.exec(text)?.[1]?.toLowerCase()
       if (verb === "begin" || verb === "start") inTransaction = true
-      if (verb === "commit" || verb === "rollback") inTransaction = false
+      if (inTransaction && outage.trips(text)) tripOnCommit = true
+      if (verb === "commit" || verb === "rollback") {
+        if (verb === "commit" && tripOnCommit) outage.fall()
+        inTransaction = tripOnCommit = false
+      }
       return result
     }
     return { query: query as PostgresPoolClient["query"], release: () => client.release() }
@@ -49,9 +59,32 @@ const outagePool = (inner: PostgresPool, isDown: () => boolean): PostgresPool =>
 })
 
 /** A new switch, up. */
-export const outageSwitch = (): OutageSwitch & { readonly isDown: () => boolean } => {
+export const outageSwitch = () => {
   let down = false
-  return { down: () => void (down = true), up: () => void (down = false), isDown: () => down }
+  let trip: { readonly statement: RegExp; readonly refusals: number } | undefined
+  let refusalsLeft = Infinity
+  const outage = {
+    down: () => void (down = true),
+    up: () => {
+      down = false
+      refusalsLeft = Infinity
+    },
+    downAfterCommitOf: (statement: RegExp, refusals = Infinity) => void (trip = { statement, refusals }),
+    /** Whether `text` arms the trip: the commit of its transaction then calls `fall` (which disarms it). */
+    trips: (text: string) => trip !== undefined && trip.statement.test(text),
+    fall: () => {
+      refusalsLeft = trip?.refusals ?? Infinity
+      trip = undefined
+      down = true
+    },
+    /** Whether a connection or statement is refused now (counting down to the end of a bounded outage). */
+    refuse: () => {
+      if (!down) return false
+      if (--refusalsLeft <= 0) down = false
+      return true
+    }
+  }
+  return outage satisfies OutageSwitch
 }
 
 /**
@@ -66,7 +99,7 @@ export const PGliteWithOutage = (outage: ReturnType<typeof outageSwitch>): Layer
       const kysely = yield* Effect.acquireRelease(
         Effect.promise(async () => {
           const pglite = await PGlite.create(dump ? { loadDataDir: new Blob([readFileSync(dump)]) } : {})
-          const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: outagePool(makePGlitePool(pglite), outage.isDown) }) })
+          const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: outagePool(makePGlitePool(pglite), outage) }) })
           if (!dump) await migrateToLatest(db)
           return db
         }),
