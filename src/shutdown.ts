@@ -31,7 +31,7 @@ export const makeInFlightWork = (): InFlightWork => {
   }
 }
 
-/** The process's work in flight; each test app and worker gets a registry of its own by default. */
+/** Work in flight, as ShutdownGrace reports it; where nothing provides one (tests, workers), a registry nobody reads. */
 export const InFlightWork = Context.Reference<InFlightWork>("app/InFlightWork", { defaultValue: makeInFlightWork })
 
 /**
