@@ -4,10 +4,11 @@
  * with `pg_ctl`. Stopping it disturbs nothing else — the shared server other tests use stays up.
  *
  * initdb and postgres refuse to run as root: as root (CI) every command runs as the `postgres`
- * OS user through `runuser`, in a temp dir that user owns.
+ * OS user through `runuser`, in a temp dir that user owns. A server whose test process died
+ * without stopping it (a worker killed at a timeout) is stopped and deleted by the next start.
  */
 import { execFileSync, spawnSync } from "node:child_process"
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { freePort } from "./service-process.ts"
@@ -48,9 +49,37 @@ const run = (dir: string, binary: string, args: ReadonlyArray<string>) => {
   }
 }
 
+const PREFIX = "private-pg-"
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** Stops and deletes the private servers of test processes that are gone. */
+const sweepOrphans = () => {
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX))) {
+    const dir = join(tmpdir(), name)
+    const owner = Number(existsSync(join(dir, "owner.pid")) ? readFileSync(join(dir, "owner.pid"), "utf8") : NaN)
+    if (!Number.isInteger(owner) || alive(owner)) continue
+    try {
+      if (existsSync(join(dir, "data", "postmaster.pid"))) run(dir, "pg_ctl", ["-D", join(dir, "data"), "-m", "immediate", "-w", "stop"])
+    } catch {
+      // Not running after all: the files go anyway.
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 /** Creates, initialises and starts a private server; `destroy` it when done. */
 export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
-  const dir = mkdtempSync(join(tmpdir(), "private-pg-"))
+  sweepOrphans()
+  const dir = mkdtempSync(join(tmpdir(), PREFIX))
+  writeFileSync(join(dir, "owner.pid"), String(process.pid))
   if (isRoot) {
     const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim())
     const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim())
