@@ -42,6 +42,11 @@ const REVIEWED: ReadonlyArray<{ readonly file: string; readonly code: string; re
     why: "the same table names"
   },
   {
+    file: "src/db/postgres-pool.ts",
+    code: "const query = reserved.unsafe(text, parameters, { ...options, onexecute } as postgres.UnsafeQueryOptions)",
+    why: "passes on, unchanged, the statement and parameters Kysely compiled (kysely-postgres-js calls unsafe with them)"
+  },
+  {
     file: "migrations/0002_accounts_and_read_models.ts",
     code: ") await sql`drop table ${sql.table(table)}`.execute(db)",
     why: "a literal list of the migration's own tables"

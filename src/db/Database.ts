@@ -15,6 +15,7 @@ import postgres from "postgres"
 import { configError, productionConfig, setting } from "../config.ts"
 import { missingMigrations, migrateToLatest } from "./migrate.ts"
 import { makePGlitePool } from "./pglite-pool.ts"
+import { guardPool } from "./postgres-pool.ts"
 import type { DB } from "./schema.ts"
 
 /**
@@ -40,9 +41,9 @@ export class SqlError extends Schema.TaggedError<SqlError>()("SqlError", {
 /** The unique index behind idempotent appends: losing a race on it means "already appended". */
 export const EVENT_ID_CONSTRAINT = "events_event_id_key"
 
-/** Driver and socket codes of a connection that failed or went away (postgres.js, Node). */
+/** Driver and socket codes of a connection that failed or went away (postgres.js, Node, our pool's wait). */
 const connectionCodes = new Set([
-  "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "POOL_TIMEOUT",
   "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN", "ENETUNREACH"
 ])
 
@@ -51,8 +52,12 @@ export const failureKind = (code: string | undefined, constraint: string | undef
   if (code === undefined) return "other"
   if (connectionCodes.has(code)) return "connection"
   // 08: connection exception; 57P01-03: shutdown / starting up; 53: out of connections or resources;
-  // 57014: statement timeout; 55P03: lock not available.
-  if (code.startsWith("08") || /^57P0[123]$/.test(code) || code.startsWith("53") || code === "57014" || code === "55P03") {
+  // 57014: statement timeout; 55P03: lock not available; 3D000: the database does not exist (dropped,
+  // or not restored yet) — like a stopped server, nothing can be read or written until it is back.
+  if (
+    code.startsWith("08") || /^57P0[123]$/.test(code) || code.startsWith("53") || code === "57014" || code === "55P03" ||
+    code === "3D000"
+  ) {
     return "connection"
   }
   if (code === "40001" || code === "40P01") return "serialization"
@@ -80,6 +85,17 @@ export const toSqlError = (cause: unknown): SqlError => {
     retryable: kind === "connection" || kind === "serialization",
     cause
   })
+}
+
+/**
+ * True when `failure` (or what caused it, a few levels down) is a database that cannot be reached
+ * right now: the HTTP edge answers 503 SERVICE_UNAVAILABLE for it.
+ */
+export const isDatabaseUnavailable = (failure: unknown): boolean => {
+  for (let e: any = failure, depth = 0; e !== undefined && e !== null && depth < 8; e = e.cause, depth++) {
+    if (e instanceof SqlError && e.kind === "connection") return true
+  }
+  return false
 }
 
 /** A race another transaction won: re-running the transaction decides again on what it committed. */
@@ -111,6 +127,10 @@ export interface PostgresOptions {
   readonly max?: number
   /** Seconds an idle connection is kept before it is closed; default 30. */
   readonly idleTimeoutSeconds?: number
+  /** How long opening a connection may take (TCP, TLS, start-up); default 5,000 ms. */
+  readonly connectTimeoutMs?: number
+  /** How long a query or transaction waits for a connection of the pool; default 10,000 ms. */
+  readonly acquireTimeoutMs?: number
   /** `apply` (default) runs pending migrations; `check` fails with SchemaBehind if any is pending. */
   readonly migrations?: "apply" | "check"
 }
@@ -145,7 +165,7 @@ export class Database extends Context.Service<Database, {
     const url = yield* setting("DATABASE_URL")
     if (Option.isSome(url)) {
       const max = yield* Config.Int("DATABASE_POOL_MAX").pipe(Config.withDefault(10))
-      return Database.layerPostgres(url.value, { max })
+      return Database.layerPostgres(url.value, { max, ...yield* outageBounds })
     }
     if (yield* productionConfig) {
       return yield* Effect.fail(configError(
@@ -171,23 +191,52 @@ export class Database extends Context.Service<Database, {
       ))
     }
     const max = yield* Config.Int("DATABASE_POOL_MAX").pipe(Config.withDefault(2))
-    return Database.layerPostgres(url.value, { max, idleTimeoutSeconds: 10, migrations: "check" })
+    return Database.layerPostgres(url.value, { max, idleTimeoutSeconds: 10, migrations: "check", ...yield* outageBounds })
   }))
 }
+
+/**
+ * DATABASE_CONNECT_TIMEOUT_MS (5 s: a connection on a LAN or in one cloud region opens in
+ * milliseconds, TLS included, so 5 s only ever cuts a host that does not answer) and
+ * DATABASE_ACQUIRE_TIMEOUT_MS (10 s: two connect attempts; a pool busy that long is as good as
+ * down). A request that needs the database is answered within about that while it is away.
+ */
+const outageBounds = Effect.gen(function*() {
+  const connectTimeoutMs = yield* Config.Int("DATABASE_CONNECT_TIMEOUT_MS").pipe(Config.withDefault(5_000))
+  const acquireTimeoutMs = yield* Config.Int("DATABASE_ACQUIRE_TIMEOUT_MS").pipe(Config.withDefault(10_000))
+  return { connectTimeoutMs, acquireTimeoutMs }
+})
+
+/**
+ * How long closing the pool waits for its connections to end. By then the service's fibers are
+ * interrupted (their transactions committed or rolled back), so nothing it needs is in flight;
+ * what can still be waited for is a connection postgres.js never settles — one that died with a
+ * statement on it, after an outage — which it would wait for forever. A connection cut here loses
+ * nothing: PostgreSQL rolls back whatever it had open.
+ */
+const POOL_END_TIMEOUT_SECONDS = 0.5
 
 const postgresKysely = async (url: string, options: PostgresOptions) =>
   new Kysely<DB>({
     dialect: new PostgresJSDialect({
-      postgres: postgres(url, {
-        max: options.max ?? 10,
-        idle_timeout: options.idleTimeoutSeconds ?? 30,
-        connect_timeout: 10,
-        onnotice: () => {},
-        // int8 as number (positions, counts) so both backends return the same shapes.
-        types: {
-          int8: { to: 20, from: [20], serialize: (x: number | bigint) => String(x), parse: (x: string) => Number(x) }
-        }
-      })
+      postgres: guardPool(
+        postgres(url, {
+          max: options.max ?? 10,
+          idle_timeout: options.idleTimeoutSeconds ?? 30,
+          connect_timeout: (options.connectTimeoutMs ?? 5_000) / 1000,
+          // After a failed connect postgres.js waits before the next try on that connection: by
+          // default up to 20 s (3^failures / 100 s), which made every request of an outage wait for
+          // a connection, and recovery take as long. 10 ms doubling, at most 250 ms: a database
+          // that is back is used at once, and one that is away still sees few attempts (the pool's).
+          backoff: (failures: number) => Math.min(0.01 * 2 ** failures, 0.25),
+          onnotice: () => {},
+          // int8 as number (positions, counts) so both backends return the same shapes.
+          types: {
+            int8: { to: 20, from: [20], serialize: (x: number | bigint) => String(x), parse: (x: string) => Number(x) }
+          }
+        }),
+        { acquireTimeoutMs: options.acquireTimeoutMs ?? 10_000, endTimeoutSeconds: POOL_END_TIMEOUT_SECONDS }
+      )
     })
   })
 

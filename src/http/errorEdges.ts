@@ -1,10 +1,12 @@
 /**
  * Every response the service sends carries the contract's JSON error body when it is an
- * error: bodies over 64 KiB (413), unknown routes, unsupported media types, and defects
- * (500, logged).
+ * error: bodies over 64 KiB (413), unknown routes, unsupported media types, a database that
+ * cannot be reached (503 SERVICE_UNAVAILABLE with Retry-After, for every route, present and
+ * future: handlers need do nothing), and defects (500, logged).
  */
-import { ByteSize, Effect, type Layer } from "effect"
+import { ByteSize, Cause, Effect, type Layer } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { isDatabaseUnavailable } from "../db/Database.ts"
 
 /** Request bodies above this answer 413 (the contract's limit). */
 export const MAX_BODY_BYTES = 64 * 1024
@@ -19,6 +21,27 @@ const codeForStatus: Record<number, [string, string]> = {
   415: ["UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json"]
 }
 
+/**
+ * What a client is told to wait while the database is away. The pool reconnects on the next
+ * request after it is back, so a short wait is enough; shorter would only add load to a recovery.
+ */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+
+/**
+ * 503 SERVICE_UNAVAILABLE: the request met a database it cannot reach. A transaction cut by the
+ * outage rolled back, and nothing is written while the database is away.
+ */
+const serviceUnavailable = () =>
+  HttpServerResponse.jsonUnsafe({
+    success: false,
+    code: "SERVICE_UNAVAILABLE",
+    error: `The database is unreachable: nothing was changed. Retry in ${UNAVAILABLE_RETRY_AFTER_SECONDS} s.`
+  }, { status: 503, headers: { "retry-after": String(UNAVAILABLE_RETRY_AFTER_SECONDS) } })
+
+/** Whether the request failed (or died) because the database could not be reached. */
+const databaseUnavailable = (cause: Cause.Cause<unknown>): boolean =>
+  cause.reasons.some((r) => (r._tag === "Fail" && isDatabaseUnavailable(r.error)) || (r._tag === "Die" && isDatabaseUnavailable(r.defect)))
+
 const isBodyTooLarge = (defect: unknown): boolean => {
   for (let e: any = defect, depth = 0; e !== undefined && e !== null && depth < 6; e = e.cause, depth++) {
     if (e?.name === "MaxBytesError" || e?._tag === "MaxBytesError" || /max(imum)? ?bytes|too large/i.test(String(e?.message))) {
@@ -30,8 +53,8 @@ const isBodyTooLarge = (defect: unknown): boolean => {
 
 /**
  * Every response the service sends carries the contract's JSON error body when it is
- * an error: bodies over 64 KiB (413), unknown routes, unsupported media types, and
- * defects (500, logged) included.
+ * an error: bodies over 64 KiB (413), unknown routes, unsupported media types, an
+ * unreachable database (503) and defects (500, logged) included.
  */
 const errorEdges = (httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, never>) =>
   Effect.gen(function*() {
@@ -43,6 +66,10 @@ const errorEdges = (httpEffect: Effect.Effect<HttpServerResponse.HttpServerRespo
         Effect.gen(function*() {
           if (cause.reasons.some((r) => r._tag === "Die" && isBodyTooLarge(r.defect))) {
             return jsonError(413, ...codeForStatus[413]!)
+          }
+          if (databaseUnavailable(cause)) {
+            yield* Effect.logWarning(`${request.method} ${request.url}: the database is unreachable; answered 503`)
+            return serviceUnavailable()
           }
           const [response, reported] = yield* HttpServerError.causeResponse(cause)
           if (response.status >= 500) yield* Effect.logError("request failed", reported)

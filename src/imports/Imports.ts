@@ -18,7 +18,7 @@ import type { Selectable } from "kysely"
 import { creditsStream, ImportEnqueued, importStream, listStream } from "../../events/index.ts"
 import { Accounts } from "../accounts/Accounts.ts"
 import { Credits } from "../credits/Credits.ts"
-import { Database, type Executor, SqlError } from "../db/Database.ts"
+import { Database, type Executor, isDatabaseUnavailable, SqlError } from "../db/Database.ts"
 import type { ImportsTable } from "../db/schema.ts"
 import { EventStore, type RecordedEvent } from "../eventstore/EventStore.ts"
 import { Lists } from "../lists/Lists.ts"
@@ -260,10 +260,15 @@ export class Imports extends Context.Service<Imports, {
       const afterCommit = (entry: OutboxEntry) =>
         dispatch(entry).pipe(
           Effect.catchTag("EnqueueError", (e) =>
-            Effect.andThen(
-              abandon(entry.importId, e.message),
-              Effect.fail(new ImportNotEnqueued({ importId: entry.importId, message: e.message }))
-            ))
+            isDatabaseUnavailable(e.cause)
+              // Not a refusal: the database (where the local engine records its runs) went away after
+              // the commit. The import stays in the outbox and the reconciler dispatches it once the
+              // database is back; the answer is the contract's 503 SERVICE_UNAVAILABLE.
+              ? Effect.fail(new SqlError({ message: e.message, kind: "connection", retryable: true, cause: e }))
+              : Effect.andThen(
+                abandon(entry.importId, e.message),
+                Effect.fail(new ImportNotEnqueued({ importId: entry.importId, message: e.message }))
+              ))
         )
 
       /**
@@ -351,7 +356,10 @@ export class Imports extends Context.Service<Imports, {
             const result = yield* Effect.result(dispatch(entry))
             if (Result.isSuccess(result)) {
               dispatched++
-            } else if (result.failure.permanent === true || row.attempts + 1 >= MAX_DISPATCH_ATTEMPTS) {
+            } else if (
+              !isDatabaseUnavailable(result.failure.cause) &&
+              (result.failure.permanent === true || row.attempts + 1 >= MAX_DISPATCH_ATTEMPTS)
+            ) {
               yield* Effect.logWarning(`outbox: import ${entry.importId} refused ${row.attempts + 1} time(s); ending it`, result.failure)
               yield* abandon(entry.importId, result.failure.message)
             } else {

@@ -17,6 +17,7 @@ import * as Semaphore from "effect/Semaphore"
 import { sql } from "kysely"
 import { Database } from "../db/Database.ts"
 import { textArray } from "../db/sql.ts"
+import { InFlightWork } from "../shutdown.ts"
 import { ImportStages } from "./ImportStages.ts"
 import { type RetryPolicy, STAGE_RETRY, withRetry } from "./retryPolicy.ts"
 import { runImport, type StageRunner } from "./runImport.ts"
@@ -60,6 +61,7 @@ export const LocalEngine = {
     const db = yield* Database
     const stages = yield* ImportStages
     const signal = yield* LocalRunSignal
+    const inFlight = yield* InFlightWork
     const concurrency = yield* Config.Int("LOCAL_ENGINE_CONCURRENCY").pipe(Config.withDefault(4))
     const leaseMs = yield* Config.Int("LOCAL_ENGINE_LEASE_MS").pipe(Config.withDefault(15_000))
     const owner = `engine-${crypto.randomUUID()}`
@@ -143,6 +145,7 @@ export const LocalEngine = {
         const run: LocalRun = { runId: row.run_id, importId: row.import_id, accountId: row.account_id }
         if (taken.has(run.runId)) return
         taken.add(run.runId)
+        const done = inFlight.add(`import ${run.importId} (local run ${run.runId})`)
         const work: Effect.Effect<unknown, unknown> = row.takeovers > MAX_TAKEOVERS
           ? stages.end(run.importId, {
             outcome: "failed",
@@ -151,7 +154,10 @@ export const LocalEngine = {
           : (yield* accountLock(run.accountId)).withPermits(1)(slots.withPermits(1)(execute(run)))
         yield* work.pipe(
           Effect.onInterrupt(() => release(run)),
-          Effect.ensuring(Effect.sync(() => taken.delete(run.runId))),
+          Effect.ensuring(Effect.sync(() => {
+            taken.delete(run.runId)
+            done()
+          })),
           Effect.forkScoped
         )
       })

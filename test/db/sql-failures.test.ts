@@ -18,6 +18,8 @@ describe("failureKind", () => {
     ["ECONNRESET", undefined, "connection"],
     ["CONNECTION_CLOSED", undefined, "connection"],
     ["CONNECT_TIMEOUT", undefined, "connection"],
+    ["POOL_TIMEOUT", undefined, "connection"],
+    ["3D000", undefined, "connection"],
     ["40001", undefined, "serialization"],
     ["40P01", undefined, "serialization"],
     ["23505", EVENT_ID_CONSTRAINT, "serialization"],

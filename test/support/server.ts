@@ -6,6 +6,7 @@
 import { ConfigProvider, Context, Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
 import { ServerLive, ServicesLive } from "../../src/app.ts"
+import type { Database } from "../../src/db/Database.ts"
 import { TestDatabase } from "./db.ts"
 import { platform, stubApi } from "./trigger-stub.ts"
 
@@ -16,10 +17,13 @@ export const ADMIN_TOKEN = "test-admin-token-0123456789"
  * background pass is off unless a test turns it on (RECONCILE_INTERVAL_MS), so it never races
  * a test that checks the outbox itself.
  */
-export const TestApp = (env: Record<string, string> = {}, options: { readonly maxConnections?: number } = {}) =>
+export const TestApp = (
+  env: Record<string, string> = {},
+  options: { readonly maxConnections?: number; readonly database?: Layer.Layer<Database, unknown> } = {}
+) =>
   ServerLive(0, { logRequests: false }).pipe(
     Layer.provideMerge(ServicesLive),
-    Layer.provideMerge(TestDatabase({ max: options.maxConnections ?? 10 })),
+    Layer.provideMerge(options.database ?? TestDatabase({ max: options.maxConnections ?? 10 })),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({
       ADMIN_TOKEN,
       FAKE_PAGE_LATENCY_MS: "0",
