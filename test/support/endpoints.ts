@@ -1,0 +1,48 @@
+/**
+ * The endpoints the service serves, read from the API definition (src/http/Api.ts), and what
+ * the contract documents for each. Tests that must walk every endpoint (the tenant isolation
+ * matrix, the fuzz) take their list from here, so an endpoint added to the API and not to
+ * them fails them.
+ */
+import { readFileSync } from "node:fs"
+import { parse } from "yaml"
+import { Api } from "../../src/http/Api.ts"
+
+export interface ServedEndpoint {
+  /** "GET /api/lists/{listId}" — the method and the path as the contract writes them. */
+  readonly key: string
+  readonly method: string
+  /** The path with `{param}` placeholders. */
+  readonly path: string
+  readonly params: ReadonlyArray<string>
+}
+
+const asContractPath = (path: string) => path.replace(/:(\w+)/g, "{$1}")
+
+/** Every endpoint of the API definition, in definition order. */
+export const servedEndpoints: ReadonlyArray<ServedEndpoint> = Object.values(Api.groups).flatMap((group) =>
+  Object.values(group.endpoints).map((endpoint) => {
+    const path = asContractPath(endpoint.path)
+    const method = endpoint.method.toUpperCase()
+    return { key: `${method} ${path}`, method, path, params: [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!) }
+  })
+)
+
+/** `path` with its placeholders filled (each value is put in as it is: encode it first if it must be). */
+export const fillPath = (path: string, values: Record<string, string>) =>
+  path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = values[name]
+    if (value === undefined) throw new Error(`no value for {${name}} in ${path}`)
+    return value
+  })
+
+const contract = parse(readFileSync(new URL("../contract/openapi.yaml", import.meta.url), "utf8")) as {
+  readonly paths: Record<string, Record<string, { readonly responses?: Record<string, unknown> }>>
+}
+
+/** The statuses the contract documents for an endpoint ("GET /api/credits"), empty for one it does not name. */
+export const documentedStatuses = (key: string): ReadonlySet<number> => {
+  const [method, path] = key.split(" ") as [string, string]
+  const responses = contract.paths[path]?.[method.toLowerCase()]?.responses ?? {}
+  return new Set(Object.keys(responses).map(Number))
+}
