@@ -4,6 +4,7 @@
  * matrix, the fuzz) take their list from here, so an endpoint added to the API and not to
  * them fails them.
  */
+import { OpenApi } from "effect/http-api"
 import { readFileSync } from "node:fs"
 import { parse } from "yaml"
 import { Api } from "../../src/http/Api.ts"
@@ -15,16 +16,37 @@ export interface ServedEndpoint {
   /** The path with `{param}` placeholders. */
   readonly path: string
   readonly params: ReadonlyArray<string>
+  /** Names of its query parameters and request headers (Authorization aside). */
+  readonly query: ReadonlyArray<string>
+  readonly headers: ReadonlyArray<string>
+  /** Whether it takes a JSON body. */
+  readonly takesBody: boolean
 }
 
 const asContractPath = (path: string) => path.replace(/:(\w+)/g, "{$1}")
+
+interface Operation {
+  readonly parameters?: ReadonlyArray<{ readonly name: string; readonly in: string }>
+  readonly requestBody?: unknown
+}
+const served = OpenApi.fromApi(Api) as unknown as { readonly paths: Record<string, Record<string, Operation>> }
 
 /** Every endpoint of the API definition, in definition order. */
 export const servedEndpoints: ReadonlyArray<ServedEndpoint> = Object.values(Api.groups).flatMap((group) =>
   Object.values(group.endpoints).map((endpoint) => {
     const path = asContractPath(endpoint.path)
     const method = endpoint.method.toUpperCase()
-    return { key: `${method} ${path}`, method, path, params: [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!) }
+    const operation = served.paths[path]?.[method.toLowerCase()] ?? {}
+    const named = (where: string) => (operation.parameters ?? []).filter((p) => p.in === where).map((p) => p.name)
+    return {
+      key: `${method} ${path}`,
+      method,
+      path,
+      params: named("path"),
+      query: named("query"),
+      headers: named("header"),
+      takesBody: operation.requestBody !== undefined
+    }
   })
 )
 
