@@ -39,6 +39,8 @@ import { sendRaw } from "../support/raw-http.ts"
 import { ADMIN_TOKEN, call, client, TestAppOnTriggerStub } from "../support/server.ts"
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1_200)
+/** FUZZ_SEED replays a run (fast-check prints the seed of a failure). */
+const SEED = process.env.FUZZ_SEED === undefined ? {} : { seed: Number(process.env.FUZZ_SEED) }
 /** Shares of the cases: any part of any request hostile; bodies behind valid credentials; raw HTTP. */
 const ANY_SHARE = 0.55
 const BODY_SHARE = 0.3
@@ -504,10 +506,11 @@ layer(TestAppOnTriggerStub(), { excludeTestServices: true })("fuzzing every endp
       yield* call(() =>
         fc.assert(fc.asyncProperty(fuzzRequest(pool), check), {
           numRuns: Math.ceil(RUNS * ANY_SHARE),
-          examples: validExamples(pool)
+          examples: validExamples(pool),
+          ...SEED
         })
       )
-      yield* call(() => fc.assert(fc.asyncProperty(bodyRequest(pool), check), { numRuns: Math.ceil(RUNS * BODY_SHARE) }))
+      yield* call(() => fc.assert(fc.asyncProperty(bodyRequest(pool), check), { numRuns: Math.ceil(RUNS * BODY_SHARE), ...SEED }))
 
       yield* call(() =>
         fc.assert(
@@ -522,7 +525,7 @@ layer(TestAppOnTriggerStub(), { excludeTestServices: true })("fuzzing every endp
             }
             if (answer.status >= 400 || method !== "POST") expect(await run(databaseState), where).toBe(before)
           }),
-          { numRuns: Math.ceil(RUNS * RAW_SHARE) }
+          { numRuns: Math.ceil(RUNS * RAW_SHARE), ...SEED }
         )
       )
 
