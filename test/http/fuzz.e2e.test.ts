@@ -79,6 +79,8 @@ interface Pool {
   readonly tokens: { readonly rich: string; readonly broke: string; readonly noAccount: string; readonly revoked: string }
   /** Real ids by path parameter name: some the caller's, some another user's. */
   readonly ids: Record<string, ReadonlyArray<string>>
+  /** A queued import only reads name (no cancel can end it): its live event stream stays reachable. */
+  readonly liveRun: string
 }
 
 const buildPool = Effect.gen(function*() {
@@ -90,6 +92,7 @@ const buildPool = Effect.gen(function*() {
   // On the Trigger.dev stub nothing runs an import: one stays queued, one is canceled.
   const queued = (yield* post(rich.token, "/api/lists/import-sales-nav", { url: PEOPLE_SEARCH, maxResults: 10 })).body
   const canceled = (yield* post(rich.token, "/api/lists/import-sales-nav", { url: PEOPLE_SEARCH, maxResults: 10 })).body
+  const live = (yield* post(rich.token, "/api/lists/import-sales-nav", { url: PEOPLE_SEARCH, maxResults: 10 })).body
   yield* post(rich.token, `/api/imports/${canceled.runId}/cancel`)
   const revoked = (yield* post(ADMIN_TOKEN, `/api/admin/users/${rich.userId}/tokens`)).body
   yield* call(() => api.request("DELETE", `/api/admin/tokens/${revoked.tokenId}`, { token: ADMIN_TOKEN }))
@@ -102,7 +105,8 @@ const buildPool = Effect.gen(function*() {
       runId: [queued.runId, canceled.runId],
       userId: [rich.userId, broke.userId, noAccount.userId],
       tokenId: [...spares, revoked.tokenId]
-    }
+    },
+    liveRun: live.runId
   }
   return pool
 })
@@ -164,9 +168,9 @@ const contentType = fc.oneof(
 )
 
 /** The value of one path parameter: a real id (the caller's or another user's), a well-formed stranger, or anything. */
-const segment = (pool: Pool, param: string): fc.Arbitrary<string> =>
+const segment = (pool: Pool, param: string, reads: boolean): fc.Arbitrary<string> =>
   fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(...(pool.ids[param] ?? ["x"])) },
+    { weight: 6, arbitrary: fc.constantFrom(...(pool.ids[param] ?? ["x"]), ...(reads && param === "runId" ? [pool.liveRun] : [])) },
     { weight: 1, arbitrary: fc.uuid() },
     { weight: 1, arbitrary: fc.stringMatching(/^run_[A-Za-z0-9]{24}$/) },
     { weight: 3, arbitrary: hostileSegment }
@@ -252,17 +256,20 @@ const body = (pool: Pool, endpoint: ServedEndpoint): fc.Arbitrary<Uint8Array | u
   )
 }
 
-/** The endpoint's own headers (Idempotency-Key, Last-Event-ID), sometimes hostile, sometimes on another endpoint. */
-const extraHeaders = (endpoint: ServedEndpoint): fc.Arbitrary<Record<string, string>> => {
-  const value = fc.oneof(
-    fc.stringMatching(/^[\x21-\x7E]{1,40}$/),
-    fc.constantFrom("0.0", "1.1", "99999999999999999999.99999999999999999999", "18446744073709551615.9223372036854775807", "-1.-1", "1.", ".1",
-      "a".repeat(300), " "),
-    latin1(40)
-  )
-  const names = [...endpoint.headers, "idempotency-key", "last-event-id"]
-  return fc.oneof({ weight: 3, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: fc.dictionary(fc.constantFrom(...names), value, { maxKeys: 2 }) })
-}
+/** A header value: valid-looking, checkpoint-like numbers of any size, anything printable. */
+const headerValue = fc.oneof(
+  fc.stringMatching(/^[\x21-\x7E]{1,40}$/),
+  fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 20n - 1n }), fc.bigInt({ min: 0n, max: 10n ** 20n - 1n })).map(([t, p]) => `${t}.${p}`),
+  fc.constantFrom("0.0", "1.1", "-1.-1", "1.", ".1", "1.2.3", "a".repeat(300), " "),
+  latin1(40)
+)
+
+/** The endpoint's own headers (Idempotency-Key, Last-Event-ID) half the time each, and now and then another endpoint's. */
+const extraHeaders = (endpoint: ServedEndpoint): fc.Arbitrary<Record<string, string>> =>
+  fc.tuple(
+    fc.record(Object.fromEntries(endpoint.headers.map((name) => [name, headerValue])), { requiredKeys: [] }) as fc.Arbitrary<Record<string, string>>,
+    fc.oneof({ weight: 3, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: fc.dictionary(fc.constantFrom("idempotency-key", "last-event-id"), headerValue, { maxKeys: 2 }) })
+  ).map(([own, stray]) => ({ ...stray, ...own }))
 
 const fuzzRequest = (pool: Pool): fc.Arbitrary<FuzzRequest> =>
   fc.oneof(...servedEndpoints.map((endpoint) => ({
@@ -273,7 +280,7 @@ const fuzzRequest = (pool: Pool): fc.Arbitrary<FuzzRequest> =>
         { weight: 12, arbitrary: fc.constant(endpoint.method) },
         { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") }
       ),
-      params: fc.record(Object.fromEntries(endpoint.params.map((p) => [p, segment(pool, p)]))) as fc.Arbitrary<Record<string, string>>,
+      params: fc.record(Object.fromEntries(endpoint.params.map((p) => [p, segment(pool, p, endpoint.method === "GET")]))) as fc.Arbitrary<Record<string, string>>,
       query: fc.oneof({ weight: 1, arbitrary: fc.constant("") }, { weight: 2, arbitrary: hostileQuery(endpoint.query) }),
       authorization: authorization(pool, endpoint),
       contentType,
@@ -352,6 +359,24 @@ const expectErrorBody = (answer: Answer, where: string) => {
   }
 }
 
+/** The first Server-Sent Event of `response` (then the stream is closed), or why there was none. */
+const firstEvent = async (response: Response, abort: AbortController): Promise<string> => {
+  const reader = response.body!.getReader()
+  let text = ""
+  try {
+    while (!text.includes("\n\n")) {
+      const { done, value } = await reader.read()
+      if (done) return `<stream ended before its first event: ${JSON.stringify(text)}>`
+      text += Buffer.from(value).toString("utf8")
+    }
+    return text.slice(0, text.indexOf("\n\n") + 2)
+  } catch (e) {
+    return `<stream broke before its first event: ${String(e)} ${JSON.stringify(text)}>`
+  } finally {
+    abort.abort()
+  }
+}
+
 const send = async (baseUrl: string, request: FuzzRequest): Promise<Answer> => {
   const abort = new AbortController()
   const timer = setTimeout(() => abort.abort(), 30_000)
@@ -364,10 +389,9 @@ const send = async (baseUrl: string, request: FuzzRequest): Promise<Answer> => {
       ...(request.body !== undefined ? { body: Buffer.from(request.body) } : {})
     })
     const contentType = response.headers.get("content-type") ?? ""
-    // A live import's event stream does not end: its first bytes are enough.
+    // A live import's event stream does not end: its first event (sent at once) is enough — and must come whole.
     if (contentType.startsWith("text/event-stream")) {
-      abort.abort()
-      return { status: response.status, contentType, body: "" }
+      return { status: response.status, contentType, body: await firstEvent(response, abort) }
     }
     return { status: response.status, contentType, body: await response.text() }
   } finally {
@@ -457,6 +481,25 @@ layer(TestAppOnTriggerStub(), { excludeTestServices: true })("fuzzing every endp
       expect((yield* grant(1)).status).toBe(400)
     }))
 
+  it.effect("a Last-Event-ID past what the log can hold resumes from the start (the live stream broke after its 200)", () =>
+    Effect.gen(function*() {
+      const api = yield* client
+      const user = yield* makeUser({ credits: 50 })
+      const live = (yield* call(() => api.request("POST", "/api/lists/import-sales-nav", { token: user.token, json: { url: PEOPLE_SEARCH, maxResults: 5 } }))).body
+      for (const lastEventId of ["99999999999999999999.1", "1.99999999999999999999", "18446744073709551616.0"]) {
+        const abort = new AbortController()
+        const response = yield* call(() =>
+          fetch(`${api.baseUrl}/api/imports/${live.runId}/stream`, {
+            headers: { authorization: `Bearer ${user.token}`, "last-event-id": lastEventId },
+            signal: abort.signal
+          })
+        )
+        expect(response.status).toBe(200)
+        const first = yield* call(() => firstEvent(response, abort))
+        expect(first, lastEventId).toMatch(/^id: \d+\.\d+\nevent: progress\ndata: \{"runId":/)
+      }
+    }))
+
   it.effect("requests Node's parser rejects get the JSON error body too (they got a bare status line)", () =>
     Effect.gen(function*() {
       const api = yield* client
@@ -496,6 +539,7 @@ layer(TestAppOnTriggerStub(), { excludeTestServices: true })("fuzzing every endp
         if (answer.status >= 400) {
           expectErrorBody(answer, where)
         } else {
+          if (answer.contentType.startsWith("text/event-stream")) expect(answer.body, where).toMatch(/^id: .*\nevent: progress\ndata: \{/)
           expect(routed, `${where}: ${answer.status} on another method`).toBe(true)
           expect([...documentedStatuses(request.endpoint.key)], `${where}: undocumented ${answer.status}`).toContain(answer.status)
         }
