@@ -8,9 +8,11 @@
  * Reports per minute: the service process's RSS, p50/p99 latency of the POST and of the reads,
  * errors, imports started and completed; then whether every credit is accounted for (after the
  * last import ended: nothing reserved, balance = granted - the credits every import charged),
- * and whether RSS and p99 stayed flat. Flat: after the first minute (warm-up), the mean of the
+ * and whether RSS and p99 stayed flat. Flat: after the first minute (warm-up), the median of the
  * later half of the minutes is at most 10% (RSS) / 50% + 10 ms (p99 of each kind) above the
- * mean of the earlier half. Exits 1 on an error, a credit not accounted for, or a trend.
+ * median of the earlier half — medians, so one minute slowed by another process on a shared
+ * machine is not a trend, while a steady climb is. Exits 1 on an error, a credit not accounted
+ * for, or a trend.
  * Not part of `npm test` (test/bench/soak.e2e.test.ts runs it for a few seconds).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
@@ -137,7 +139,11 @@ const quantile = (values: ReadonlyArray<number>, q: number) => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
 }
-const mean = (values: ReadonlyArray<number>) => values.reduce((a, b) => a + b, 0) / values.length
+const median = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
 
 // --- the load ---------------------------------------------------------------------------------
 
@@ -212,7 +218,7 @@ try {
   const ms = (v: number) => (Number.isNaN(v) ? "-" : v.toFixed(0))
   console.log(`\n${"min".padStart(5)} ${"RSS MiB".padStart(8)} ${"POST p50/p99 ms".padStart(16)} ${"reads p50/p99 ms".padStart(17)} ${"POSTs".padStart(6)} ${"reads".padStart(6)} ${"errors".padStart(7)} ${"started".padStart(8)} ${"completed".padStart(10)}`)
   const row = (label: string, b: Bucket) =>
-    console.log(`${label.padStart(5)} ${Math.max(...b.rss, 0).toFixed(0).padStart(8)} ${`${ms(quantile(b.post, 0.5))}/${ms(quantile(b.post, 0.99))}`.padStart(16)} ${`${ms(quantile(b.read, 0.5))}/${ms(quantile(b.read, 0.99))}`.padStart(17)} ${String(b.post.length).padStart(6)} ${String(b.read.length).padStart(6)} ${String(b.errors).padStart(7)} ${String(b.started).padStart(8)} ${String(b.completed).padStart(10)}`)
+    console.log(`${label.padStart(5)} ${(b.rss.length === 0 ? "-" : Math.max(...b.rss).toFixed(0)).padStart(8)} ${`${ms(quantile(b.post, 0.5))}/${ms(quantile(b.post, 0.99))}`.padStart(16)} ${`${ms(quantile(b.read, 0.5))}/${ms(quantile(b.read, 0.99))}`.padStart(17)} ${String(b.post.length).padStart(6)} ${String(b.read.length).padStart(6)} ${String(b.errors).padStart(7)} ${String(b.started).padStart(8)} ${String(b.completed).padStart(10)}`)
   minutes.forEach((b, i) => row(BUCKET_MS === 60_000 ? String(i + 1) : `${((i * BUCKET_MS) / 60_000).toFixed(2)}`, b))
   row("drain", drain)
   const all = [...buckets, drain]
@@ -222,7 +228,7 @@ try {
   console.log(`\nimports: ${started} started, ${completed} completed; errors: ${errors}${errorSamples.length ? `\n  ${errorSamples.join("\n  ")}` : ""}`)
   console.log(problems.length === 0 ? "credits: every credit accounted for (nothing reserved; balance = granted - charged, per user)" : `credits: NOT accounted for\n  ${problems.join("\n  ")}`)
 
-  // Flat: the later half of the minutes (after the first) against the earlier half.
+  // Flat: the later half of the minutes (after the first) against the earlier half, median to median.
   const judged = minutes.slice(1).filter((b) => b.rss.length > 0)
   let flat = true
   if (judged.length < 4) {
@@ -230,8 +236,8 @@ try {
   } else {
     const half = Math.floor(judged.length / 2)
     const trend = (name: string, perBucket: (b: Bucket) => number, slack: (earlier: number) => number, unit: string) => {
-      const earlier = mean(judged.slice(0, half).map(perBucket))
-      const later = mean(judged.slice(judged.length - half).map(perBucket))
+      const earlier = median(judged.slice(0, half).map(perBucket))
+      const later = median(judged.slice(judged.length - half).map(perBucket))
       const ok = later <= earlier + slack(earlier)
       flat &&= ok
       return `${name} ${earlier.toFixed(0)} → ${later.toFixed(0)} ${unit} (${ok ? "flat" : "GROWING"})`
