@@ -14,7 +14,7 @@
  * each case). The only row a refused POST may touch is the caller's rate-limit allowance:
  * attempts count against it by design, so it is left out of the snapshot.
  *
- * FUZZ_RUNS sets the number of cases (default 1,200); `npm run fuzz -- --runs 20000` runs more.
+ * FUZZ_RUNS sets the number of cases (default 1,000); `npm run fuzz -- --runs 20000` runs more.
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -27,7 +27,7 @@ import { ascii, buildPool, bodyRequest, type FuzzRequest, fuzzRequest, rawReques
 import { sendRaw } from "../support/raw-http.ts"
 import { ADMIN_TOKEN, call, client, TestAppOnTriggerStub } from "../support/server.ts"
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 1_200)
+const RUNS = Number(process.env.FUZZ_RUNS ?? 1_000)
 /** FUZZ_SEED replays a run (fast-check prints the seed of a failure). */
 const SEED = process.env.FUZZ_SEED === undefined ? {} : { seed: Number(process.env.FUZZ_SEED) }
 /** Shares of the cases: any part of any request hostile; bodies behind valid credentials; raw HTTP. */

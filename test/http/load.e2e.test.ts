@@ -15,7 +15,7 @@ import { Effect, Fiber } from "effect"
 import fc from "fast-check"
 import { sql } from "kysely"
 import { Database } from "../../src/db/Database.ts"
-import { creditLedger, ledgerProblems } from "../support/credit-ledger.ts"
+import { creditLedger, creditLedgers, ledgerProblems } from "../support/credit-ledger.ts"
 import { makeUser } from "../support/fixtures.ts"
 import { call, client, TestApp } from "../support/server.ts"
 
@@ -31,21 +31,21 @@ interface Planned {
   readonly requests: ReadonlyArray<{ readonly maxResults: number; readonly fakeCount: number }>
 }
 
-const request = fc.record({ maxResults: fc.integer({ min: 1, max: 100 }), fakeCount: fc.integer({ min: 0, max: 60 }) })
+const request = fc.record({ maxResults: fc.integer({ min: 1, max: 60 }), fakeCount: fc.integer({ min: 0, max: 40 }) })
 const requests = fc.array(request, { minLength: REQUESTS_PER_USER, maxLength: REQUESTS_PER_USER })
 
 /** Users 0–2 are the edges (no credits; exactly one cap; exactly every request's cap), the rest random. */
 const plan: fc.Arbitrary<ReadonlyArray<Planned>> = fc.tuple(
   requests,
-  fc.integer({ min: 1, max: 100 }),
+  fc.integer({ min: 1, max: 60 }),
   requests,
-  fc.array(fc.record({ balance: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.integer({ min: 1, max: 1_500 }) }), requests }), {
+  fc.array(fc.record({ balance: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.integer({ min: 1, max: 600 }) }), requests }), {
     minLength: USERS - 3,
     maxLength: USERS - 3
   })
 ).map(([none, cap, every, rest]) => [
   { balance: 0, requests: none },
-  { balance: cap, requests: Array.from({ length: REQUESTS_PER_USER }, (_, i) => ({ maxResults: cap, fakeCount: i * 7 })) },
+  { balance: cap, requests: Array.from({ length: REQUESTS_PER_USER }, (_, i) => ({ maxResults: cap, fakeCount: i * 4 })) },
   { balance: every.reduce((sum, r) => sum + r.maxResults, 0), requests: every },
   ...rest
 ])
@@ -73,9 +73,9 @@ layer(TestApp({ FAKE_PAGE_LATENCY_MS: "5", IMPORT_RATE_PER_MINUTE: String(PER_MI
       const problems: Array<string> = []
       const checkAll = Effect.gen(function*() {
         const running = yield* importsRunning
+        const ledgers = yield* creditLedgers(users.map((u) => u.userId))
         for (const user of users) {
-          const ledger = yield* creditLedger(user.userId)
-          problems.push(...ledgerProblems(ledger).map((p) => `user ${user.userId}: ${p}`))
+          problems.push(...ledgerProblems(ledgers.get(user.userId)!).map((p) => `user ${user.userId}: ${p}`))
           const credits = (yield* call(() => api.request("GET", "/api/credits", { token: user.token }))).body
           const { balance, reserved, available } = credits
           if (available !== balance - reserved || available < 0 || reserved < 0 || balance > user.balance) {
@@ -85,7 +85,7 @@ layer(TestApp({ FAKE_PAGE_LATENCY_MS: "5", IMPORT_RATE_PER_MINUTE: String(PER_MI
         rounds++
         if (running > 0) roundsWhileRunning++
       })
-      const monitor = yield* Effect.forkChild(Effect.forever(Effect.andThen(checkAll, Effect.sleep("200 millis"))))
+      const monitor = yield* Effect.forkChild(Effect.forever(Effect.andThen(checkAll, Effect.sleep("500 millis"))))
 
       const started = Date.now()
       const answers = yield* call(() =>

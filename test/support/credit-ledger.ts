@@ -65,32 +65,43 @@ export interface CreditLedger {
   readonly holds: ReadonlyMap<string, Omit<Hold, "refunds">>
 }
 
-/** The user's credit events and projection rows, read in one repeatable-read snapshot. */
-export const creditLedger = (userId: string) =>
+const CREDIT_EVENTS = ["CreditsGranted", "CreditsReserved", "CreditsCharged", "CreditsRefunded"]
+
+/** These users' credit events and projection rows, all read in one repeatable-read snapshot (four statements). */
+export const creditLedgers = (userIds: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const db = yield* Database
     const store = yield* EventStore
     return yield* db.transaction(Effect.gen(function*() {
       // The first statement of the transaction: everything after reads one snapshot (PGlite runs one transaction at a time anyway).
       yield* db.query((q) => sql`set transaction isolation level repeatable read read only`.execute(q))
-      const events = yield* store.readStream(creditsStream(userId))
-      const account = yield* db.query((q) =>
-        q.selectFrom("credit_accounts").select(["granted", "charged", "reserved"]).where("user_id", "=", userId).executeTakeFirst()
+      const events = yield* store.readCommitted({ types: CREDIT_EVENTS })
+      const accounts = yield* db.query((q) =>
+        q.selectFrom("credit_accounts").select(["user_id", "granted", "charged", "reserved"]).where("user_id", "in", userIds).execute()
       )
       const holds = yield* db.query((q) =>
-        q.selectFrom("credit_holds").select(["import_id", "reserved", "charged", "refunded"]).where("user_id", "=", userId).execute()
+        q.selectFrom("credit_holds").select(["user_id", "import_id", "reserved", "charged", "refunded"]).where("user_id", "in", userIds).execute()
       )
-      return {
-        fold: foldCredits(events),
-        account: {
-          granted: Number(account?.granted ?? 0),
-          charged: Number(account?.charged ?? 0),
-          reserved: Number(account?.reserved ?? 0)
-        },
-        holds: new Map(holds.map((h) => [h.import_id, { reserved: Number(h.reserved), charged: Number(h.charged), refunded: Number(h.refunded) }]))
-      } satisfies CreditLedger
+      return new Map(userIds.map((userId): [string, CreditLedger] => {
+        const account = accounts.find((a) => a.user_id === userId)
+        return [userId, {
+          fold: foldCredits(events.filter((e) => e.streamId === creditsStream(userId))),
+          account: {
+            granted: Number(account?.granted ?? 0),
+            charged: Number(account?.charged ?? 0),
+            reserved: Number(account?.reserved ?? 0)
+          },
+          holds: new Map(holds.filter((h) => h.user_id === userId).map((h) => [
+            h.import_id,
+            { reserved: Number(h.reserved), charged: Number(h.charged), refunded: Number(h.refunded) }
+          ]))
+        }]
+      }))
     }))
   }).pipe(Effect.orDie)
+
+/** One user's ledger. */
+export const creditLedger = (userId: string) => Effect.map(creditLedgers([userId]), (ledgers) => ledgers.get(userId)!)
 
 /**
  * What must hold at any moment: the projections equal the fold; nothing is over-reserved
