@@ -50,15 +50,17 @@ layer(TestApp({ IMPORT_RATE_PER_MINUTE: String(PER_MINUTE), IMPORT_RATE_BURST: S
         expect({ lists: after.lists, outbox: after.outbox, holds: after.holds, imports: after.imports })
           .toEqual({ lists: before.lists, outbox: before.outbox, holds: before.holds, imports: before.imports })
 
+        // Still refused a few seconds short of Retry-After, allowed once it has passed. Asked afresh right
+        // before, so the wall-clock time the checks above took on a loaded machine does not count.
+        const wait = Number((yield* startImport(api, busy.token, body)).headers.get("retry-after"))
+        expect(wait).toBeGreaterThan(3)
+        yield* letTimePass(busy.userId, wait - 3)
+        expect((yield* startImport(api, busy.token, body)).status).toBe(429)
+        yield* letTimePass(busy.userId, 3)
+        expect((yield* startImport(api, busy.token, body)).status).toBe(200)
+
         // Another user's allowance is their own.
         for (let i = 0; i < BURST; i++) expect((yield* startImport(api, other.token, body)).status).toBe(200)
-
-        // Still refused a couple of seconds short of Retry-After, allowed once it has passed.
-        expect(retryAfter).toBeGreaterThan(2)
-        yield* letTimePass(busy.userId, retryAfter - 2)
-        expect((yield* startImport(api, busy.token, body)).status).toBe(429)
-        yield* letTimePass(busy.userId, 2)
-        expect((yield* startImport(api, busy.token, body)).status).toBe(200)
       }))
 
     it.effect("two service instances on one database: 20 racing requests of one user get exactly the burst", () =>
