@@ -6,13 +6,12 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { createServer } from "node:http"
+import { createServer } from "./http/clientErrors.ts"
 import { inlineProjections } from "../projections/index.ts"
 import { Accounts } from "./accounts/Accounts.ts"
 import { Credits } from "./credits/Credits.ts"
 import { Database } from "./db/Database.ts"
 import { EventStore } from "./eventstore/EventStore.ts"
-import { withJsonClientErrors } from "./http/clientErrors.ts"
 import { HttpApp } from "./http/server.ts"
 import { ImportFeed } from "./imports/ImportFeed.ts"
 import { ImportRateLimit } from "./imports/ImportRateLimit.ts"
@@ -66,7 +65,7 @@ const HealOutbox = Layer.effectDiscard(Effect.gen(function*() {
 /** The HTTP server on `port` (0 = any free port), the engine, the reconciler, and the start-up healing. */
 export const ServerLive = (port: number, options: { readonly logRequests?: boolean } = {}) =>
   HttpRouter.serve(HttpApp, { disableLogger: options.logRequests === false, disableListenLog: options.logRequests === false }).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(() => withJsonClientErrors(createServer()), { port, host: "127.0.0.1" })),
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" })),
     Layer.provide(HealOutbox),
     Layer.provideMerge(Reconciler.layer),
     Layer.provideMerge(EngineLive)

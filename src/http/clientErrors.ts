@@ -4,7 +4,7 @@
  * over the size limit — get the contract's JSON error body like every other error. Node's own
  * answer to them is a bare status line with no body.
  */
-import { type Server, STATUS_CODES } from "node:http"
+import { createServer as createNodeServer, type Server, STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 
 /** The parser's error codes that have a status of their own (Node answers them alike); anything else is 400. */
@@ -33,3 +33,6 @@ export const withJsonClientErrors = <S extends Server>(server: S): S =>
     }
     socket.end(clientErrorResponse(error.code))
   })
+
+/** node:http's createServer, answering the requests its parser rejects with JSON. */
+export const createServer = (): Server => withJsonClientErrors(createNodeServer())
