@@ -23,15 +23,18 @@ export const clientErrorResponse = (errorCode: string | undefined): string => {
     `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
 }
 
-/** `server`, answering the requests its parser rejects with JSON (as Node does otherwise: only if nothing was sent yet). */
+/**
+ * `server`, answering the requests its parser rejects with JSON. Otherwise as Node's own handler:
+ * the answer only on a socket that can take it and where no response has begun, then the
+ * connection closed (a request in flight on it ends with it).
+ */
 export const withJsonClientErrors = <S extends Server>(server: S): S =>
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
     const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
-    if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent === true) {
-      socket.destroy()
-      return
+    if (error.code !== "ECONNRESET" && socket.writable && inFlight?.headersSent !== true) {
+      socket.write(clientErrorResponse(error.code))
     }
-    socket.end(clientErrorResponse(error.code))
+    socket.destroy()
   })
 
 /** node:http's createServer, answering the requests its parser rejects with JSON. */
