@@ -6,7 +6,7 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { createServer } from "node:http"
+import { createServer } from "./http/clientErrors.ts"
 import { inlineProjections } from "../projections/index.ts"
 import { Accounts } from "./accounts/Accounts.ts"
 import { Credits } from "./credits/Credits.ts"

@@ -117,7 +117,8 @@ export class Accounts extends Context.Service<Accounts, {
           if (input.salesNavigator) {
             yield* insertAccount(userId, { name: `${input.email} (Sales Navigator)`, hasSalesNavigator: true })
           }
-          if ((input.credits ?? 0) > 0) yield* credits.grant(userId, input.credits!, "initial grant")
+          // A new user's balance is 0: a safe-integer grant always fits.
+          if ((input.credits ?? 0) > 0) yield* credits.grant(userId, input.credits!, "initial grant").pipe(Effect.catchTag("CreditsOutOfRange", Effect.die))
           return { userId, ...issued }
         }))
 

@@ -2,10 +2,18 @@
  * IMPORT_LEAD credits of a user: read from the inline `credits` projection, changed
  * only by appending credit events to the user's `credits-<userId>` stream.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schedule, Schema } from "effect"
 import { CreditsGranted, creditsStream } from "../../events/index.ts"
 import { Database, type SqlError } from "../db/Database.ts"
 import { EventStore } from "../eventstore/EventStore.ts"
+import { decideGrant } from "./granting.ts"
+
+/** The grant would take the balance, or what is available, past ±(2^53 - 1); nothing was written. */
+export class CreditsOutOfRange extends Schema.TaggedError<CreditsOutOfRange>()("CreditsOutOfRange", {
+  /** What the balance would have been, as decimal digits. */
+  balance: Schema.String,
+  available: Schema.String
+}) {}
 
 export interface CreditBalance {
   /** Granted minus charged. */
@@ -20,8 +28,8 @@ export interface CreditBalance {
 
 export class Credits extends Context.Service<Credits, {
   balance(userId: string): Effect.Effect<CreditBalance, SqlError>
-  /** Grants `amount` (negative: takes away). */
-  grant(userId: string, amount: number, reason: string): Effect.Effect<CreditBalance, SqlError>
+  /** Grants `amount` (negative: takes away), unless that takes a figure out of the safe-integer range. */
+  grant(userId: string, amount: number, reason: string): Effect.Effect<CreditBalance, CreditsOutOfRange | SqlError>
 }>()("app/credits/Credits") {
   static readonly layer = Layer.effect(
     Credits,
@@ -40,16 +48,27 @@ export class Credits extends Context.Service<Credits, {
           return { balance, reserved, available: balance - reserved, version: row.version }
         }))
 
+      // Decided on the balance it changes: a grant racing another change of the stream decides again.
       const grant = (userId: string, amount: number, reason: string) =>
-        db.transaction(
-          Effect.andThen(
-            store.append(creditsStream(userId), [new CreditsGranted({ userId, amount, reason })], {
-              expectedVersion: "any",
-              userId
-            }),
-            balance(userId)
-          )
-        ).pipe(Effect.catchTag(["WrongExpectedVersion", "IdempotencyConflict"], Effect.die))
+        db.transaction(Effect.gen(function*() {
+          const current = yield* balance(userId)
+          const decision = decideGrant(current, amount)
+          if (decision._tag === "OutOfRange") {
+            return yield* new CreditsOutOfRange({ balance: String(decision.balance), available: String(decision.available) })
+          }
+          yield* store.append(creditsStream(userId), [new CreditsGranted({ userId, amount, reason })], {
+            expectedVersion: current.version,
+            userId
+          })
+          return yield* balance(userId)
+        })).pipe(
+          Effect.retry({
+            while: (e) => e._tag === "WrongExpectedVersion",
+            schedule: Schedule.exponential("2 millis", 1.5).pipe(Schedule.jittered),
+            times: 50
+          }),
+          Effect.catchTag(["WrongExpectedVersion", "IdempotencyConflict"], Effect.die)
+        )
 
       return Credits.of({ balance, grant })
     })

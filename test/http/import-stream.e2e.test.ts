@@ -130,7 +130,8 @@ layer(TestApp({ STREAM_POLL_MS: "50", STREAM_HEARTBEAT_MS: "200" }), { excludeTe
       const t0 = Date.now()
       const reads = yield* Effect.forEach(
         Array.from({ length: 40 }, (_, i) => started[i % 4]!),
-        (s) => Effect.promise(() => readSse(streamUrl(api.baseUrl, s.runId), { token: user.token })),
+        // A generous deadline: the four imports share one account, so they run one after another.
+        (s) => Effect.promise(() => readSse(streamUrl(api.baseUrl, s.runId), { token: user.token, timeoutMs: 120_000 })),
         { concurrency: "unbounded" }
       )
       const elapsed = Date.now() - t0

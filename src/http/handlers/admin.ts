@@ -4,7 +4,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { Accounts } from "../../accounts/Accounts.ts"
 import { Credits } from "../../credits/Credits.ts"
 import { Api } from "../Api.ts"
-import { apiError, Conflict, NotFound } from "../errors.ts"
+import { apiError, BadRequest, Conflict, NotFound } from "../errors.ts"
 
 export const AdminHandlers = HttpApiBuilder.group(Api, "admin", Effect.fn(function*(handlers) {
   const accounts = yield* Accounts
@@ -23,7 +23,14 @@ export const AdminHandlers = HttpApiBuilder.group(Api, "admin", Effect.fn(functi
         if (!(yield* accounts.userExists(params.userId))) return yield* Effect.fail(userNotFound)
         const { balance, available } = yield* credits.grant(params.userId, payload.amount, "admin grant")
         return { balance, available }
-      }).pipe(Effect.catchTag("SqlError", Effect.die)))
+      }).pipe(Effect.catchTags({
+        CreditsOutOfRange: (e) =>
+          Effect.fail(apiError(BadRequest, "VALIDATION_FAILED", "Invalid request body", [{
+            path: "amount",
+            message: `would make the balance ${e.balance} and available ${e.available}: both must stay within ±${Number.MAX_SAFE_INTEGER}`
+          }])),
+        SqlError: Effect.die
+      })))
     .handle("connectLinkedinAccount", ({ params, payload }) =>
       accounts.connectLinkedinAccount(params.userId, payload).pipe(
         Effect.catchTags({ UserNotFound: () => Effect.fail(userNotFound), SqlError: Effect.die })

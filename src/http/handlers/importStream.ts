@@ -22,10 +22,17 @@ const ENDINGS = new Set(["ImportCompleted", "ImportFailed", "ImportCanceled"])
 
 export const eventId = (c: Checkpoint): string => `${c.transactionId}.${c.position}`
 
-/** The checkpoint a Last-Event-ID names; anything else starts from the beginning (nothing is missed). */
+/** The largest transaction id (xid8) and position (a bigint read as a number) a checkpoint can hold. */
+const MAX_TRANSACTION_ID = 2n ** 64n - 1n
+
+/**
+ * The checkpoint a Last-Event-ID names; anything else — including numbers past what the log can
+ * hold, which the database would refuse mid-stream — starts from the beginning (nothing is missed).
+ */
 export const resumeFrom = (lastEventId: string | undefined): Checkpoint => {
   const match = /^(\d{1,20})\.(\d{1,20})$/.exec(lastEventId?.trim() ?? "")
-  return match ? { transactionId: match[1]!, position: Number(match[2]) } : startOfTime
+  if (!match || BigInt(match[1]!) > MAX_TRANSACTION_ID || !Number.isSafeInteger(Number(match[2]))) return startOfTime
+  return { transactionId: String(BigInt(match[1]!)), position: Number(match[2]) }
 }
 
 const message = (id: string, event: string, data: unknown) => `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`
