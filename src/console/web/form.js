@@ -20,6 +20,8 @@ export const startImportForm = ({ onStarted }) => {
   const existingList = byId("existing-list-field", HTMLElement)
   /** @type {{ body: string, key: string } | null} */
   let pending = null
+  // aria-disabled rather than disabled while a request is out: a disabled button would drop the focus.
+  let submitting = false
 
   const input = (/** @type {string} */ name) => byId(`import-${name}`, HTMLInputElement)
   const target = () => (byId("target-existing", HTMLInputElement).checked ? "existing" : "new")
@@ -56,7 +58,7 @@ export const startImportForm = ({ onStarted }) => {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault()
-    if (submit.disabled) return
+    if (submitting) return
     clearErrors()
     const json = importRequestOf({
       url: input("url").value,
@@ -68,7 +70,8 @@ export const startImportForm = ({ onStarted }) => {
     const body = JSON.stringify(json)
     const key = keyForSubmission(pending, body)
     pending = { body, key }
-    submit.disabled = true
+    submitting = true
+    submit.setAttribute("aria-disabled", "true")
     result.replaceChildren(h("p", {}, "Starting…"))
     try {
       const reply = await request("POST", "/api/lists/import-sales-nav", { json, headers: { "idempotency-key": key } })
@@ -84,7 +87,8 @@ export const startImportForm = ({ onStarted }) => {
     } catch {
       result.replaceChildren(h("p", { class: "error" }, "The service could not be reached. Submitting the same form again is safe: it cannot start the import twice."))
     } finally {
-      submit.disabled = false
+      submitting = false
+      submit.removeAttribute("aria-disabled")
     }
   })
 
