@@ -13,7 +13,7 @@ import type { Page } from "playwright-core"
 import { ARTIFACTS, Browser, newPage, type PageProblems, skipWithoutChromium } from "../support/browser.ts"
 import { makeUser } from "../support/fixtures.ts"
 import { allRows, awaitImport, type ImportStatusBody, startImport } from "../support/imports.ts"
-import { call, client, TestApp } from "../support/server.ts"
+import { ADMIN_TOKEN, call, client, TestApp } from "../support/server.ts"
 
 const search = (extra: string) => `https://www.linkedin.com/sales/search/people?query=(console-${crypto.randomUUID().slice(0, 8)})${extra}`
 
@@ -227,6 +227,37 @@ describe.skipIf(skipWithoutChromium)("the console in headless Chromium", () => {
         yield* call(() => page.keyboard.press("Enter"))
         yield* call(() => page.waitForFunction((listId) => (document.getElementById("rows-listId") as HTMLInputElement).value === listId, earlier.listId, WAIT))
         yield* textBecomes(page, "rows-count", "30")
+        yield* expectNoProblems(problems)
+      }))
+
+    it.effect("the token: a wrong one is refused in place; a good one lives in sessionStorage, never in the URL; a revoked one signs the page out", () =>
+      Effect.gen(function*() {
+        const api = yield* client
+        const created = (yield* call(() =>
+          api.request("POST", "/api/admin/users", { token: ADMIN_TOKEN, json: { email: `${crypto.randomUUID()}@example.com`, credits: 10, salesNavigator: true } })
+        )).body
+        const { page, problems } = yield* newPage
+        yield* call(async () => {
+          await page.goto(`${api.baseUrl}/console`)
+          await page.getByLabel("API token", { exact: true }).fill("sni_not-a-token")
+          await page.getByRole("button", { name: "Use token" }).click()
+        })
+        yield* textBecomes(page, "token-error", "This token was not accepted: check that it is complete and has not been revoked.")
+        expect(yield* call(() => page.locator("#signed-in").isHidden())).toBe(true)
+        expect(yield* call(() => page.evaluate(() => sessionStorage.getItem("sni.token")))).toBeNull()
+
+        yield* call(() => signIn(page, api.baseUrl, created.token))
+        expect(yield* call(() => page.evaluate(() => sessionStorage.getItem("sni.token")))).toBe(created.token)
+        // A reload keeps it (this tab's storage); the address never carries it.
+        yield* call(() => page.reload())
+        yield* textBecomes(page, "credits-available", "10")
+        expect(page.url()).toBe(`${api.baseUrl}/console`)
+
+        expect((yield* call(() => api.request("DELETE", `/api/admin/tokens/${created.tokenId}`, { token: ADMIN_TOKEN }))).status).toBe(204)
+        yield* call(() => page.getByRole("button", { name: "Refresh" }).click())
+        yield* textBecomes(page, "token-error", "The service no longer accepts your token (it may have been revoked): paste a valid one.")
+        expect(yield* call(() => page.locator("#signed-in").isHidden())).toBe(true)
+        expect(yield* call(() => page.evaluate(() => sessionStorage.getItem("sni.token")))).toBeNull()
         yield* expectNoProblems(problems)
       }))
 

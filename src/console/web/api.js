@@ -7,6 +7,8 @@
 /** @typedef {{ status: number, ok: boolean, body: any }} Reply */
 
 const TOKEN_KEY = "sni.token"
+/** The window event sent when the service refuses the tab's user token. */
+export const TOKEN_REFUSED = "console:token-refused"
 const SUPPORT_TOKEN_KEY = "sni.supportToken"
 
 /** The tokens live in sessionStorage: gone with the tab, never shared with other tabs. */
@@ -46,6 +48,8 @@ export const request = async (method, path, options = {}) => {
     init.body = JSON.stringify(options.json)
   }
   const response = await fetch(path, init)
+  // The tab's token stopped working (revoked, or the service's data was reset): the page signs out.
+  if (response.status === 401 && token !== "" && token === tokens.user) window.dispatchEvent(new Event(TOKEN_REFUSED))
   const text = await response.text()
   let body = null
   try {

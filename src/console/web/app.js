@@ -4,7 +4,7 @@
  * the credits, the form, the imports and the rows; the support view works with its own token.
  */
 import { refreshAccess, refreshCredits } from "./account.js"
-import { messageOf, request, segment, tokens } from "./api.js"
+import { messageOf, request, segment, TOKEN_REFUSED, tokens } from "./api.js"
 import { byId, setText } from "./dom.js"
 import { startImportForm } from "./form.js"
 import { startImportsView } from "./imports.js"
@@ -110,6 +110,12 @@ tokenForm.addEventListener("submit", (event) => {
   })
 })
 forget.addEventListener("click", signOut)
+window.addEventListener(TOKEN_REFUSED, () => {
+  if (signedIn.hidden) return
+  signOut()
+  tokenInput.setAttribute("aria-invalid", "true")
+  setText(tokenError, "The service no longer accepts your token (it may have been revoked): paste a valid one.")
+})
 
 // A reload keeps the tab's token; one the service no longer accepts is dropped.
 if (tokens.user !== "") {
