@@ -13,6 +13,7 @@ import { closeAll } from "./stream.js"
 import { startSupportView } from "./support.js"
 
 const tokenForm = byId("token-form", HTMLFormElement)
+const tokenPanel = byId("token-panel", HTMLElement)
 const tokenInput = byId("token", HTMLInputElement)
 const tokenError = byId("token-error", HTMLElement)
 const forget = byId("forget-token", HTMLButtonElement)
@@ -78,7 +79,7 @@ const signIn = async (token) => {
   tokenInput.removeAttribute("aria-invalid")
   tokens.user = token
   tokenInput.value = ""
-  tokenForm.hidden = true
+  tokenPanel.hidden = true
   signedIn.hidden = false
   signedInAs.hidden = false
   await Promise.all([refreshCredits(), refreshAccess(), imports.reload()]).catch(() => {})
@@ -94,7 +95,7 @@ const signOut = () => {
   form.reset()
   signedIn.hidden = true
   signedInAs.hidden = true
-  tokenForm.hidden = false
+  tokenPanel.hidden = false
   tokenInput.focus()
 }
 

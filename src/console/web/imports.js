@@ -3,7 +3,8 @@
  * The caller's imports, newest first, a page at a time (GET /api/imports), each with a progress
  * bar fed by its stream while it runs, and a Cancel button. At most three streams are opened
  * here (a browser has six connections per server); running imports beyond them are refreshed
- * by reloading the page every few seconds.
+ * by reloading the page every few seconds, and while anything runs the page is reloaded now and
+ * then anyway, so a stream that stalls somewhere on the way cannot freeze a bar.
  */
 import { messageOf, request, segment, tokens } from "./api.js"
 import { announce, byId, h, setText } from "./dom.js"
@@ -14,7 +15,8 @@ import { follow } from "./stream.js"
 
 const PAGE_SIZE = 10
 const MAX_STREAMS = 3
-const POLL_MS = 4000
+const POLL_UNFOLLOWED_MS = 4_000
+const POLL_FOLLOWED_MS = 15_000
 
 /**
  * @typedef {{
@@ -73,7 +75,8 @@ export const startImportsView = ({ onShowRows, onEnded, listName }) => {
   /** @param {ImportStatus} status @returns {Shown} */
   const render = (status) => {
     const id = `import-${status.runId}`
-    const title = h("h3", { id: `${id}-title` }, `Import of ${new Date(status.createdAt).toLocaleString()}`)
+    const startedAt = new Date(status.createdAt).toLocaleString()
+    const title = h("h3", { id: `${id}-title` }, `Import of ${startedAt}`)
     const bar = h("progress", { max: "100", value: "0", "aria-labelledby": `${id}-title` })
     const cancel = h("button", { type: "button", class: "danger", "aria-describedby": `${id}-title` }, "Cancel import")
     const showRows = h("button", { type: "button", class: "secondary", "aria-describedby": `${id}-title` }, "Show rows")
@@ -91,8 +94,9 @@ export const startImportsView = ({ onShowRows, onEnded, listName }) => {
       milestone: milestoneOf(status),
       unfollow: undefined
     }
-    const meta = h("p", { class: "import-meta" }, "Into ", h("span", { class: "list-name" }, "a list"), " · run ", h("span", { class: "mono" }, status.runId))
-    listName(status.listId).then((name) => setText(/** @type {Element} */ (meta.querySelector(".list-name")), `“${name}”`), () => {})
+    const meta = h("p", { class: "import-meta" }, `Started ${startedAt} · run `, h("span", { class: "mono" }, status.runId))
+    // Named after its list once the name is known.
+    listName(status.listId).then((name) => setText(title, `Into “${name}”`), () => {})
     entry.item.append(title, meta, bar, entry.status, entry.details, entry.outcome)
     if (status.wasCapped) {
       entry.item.append(h("p", { class: "warning" }, `Shortened to ${status.maxResults.toLocaleString("en-US")} leads (of ${status.requested.toLocaleString("en-US")} asked for): that is what the credits covered.`))
@@ -140,11 +144,13 @@ export const startImportsView = ({ onShowRows, onEnded, listName }) => {
     schedulePoll()
   }
 
-  /** While a running import has no stream of its own here, the page reloads now and then. */
+  /** While imports run the page reloads: often for those without a stream here, seldom otherwise. */
   const schedulePoll = () => {
     clearTimeout(poll)
-    const unfollowed = [...shown.values()].some((e) => isActive(e.last) && e.unfollow === undefined)
-    if (unfollowed) poll = setTimeout(() => void load(), POLL_MS)
+    const active = [...shown.values()].filter((e) => isActive(e.last))
+    if (active.length === 0) return
+    const unfollowed = active.some((e) => e.unfollow === undefined)
+    poll = setTimeout(() => void load(), unfollowed ? POLL_UNFOLLOWED_MS : POLL_FOLLOWED_MS)
   }
 
   const load = async () => {

@@ -59,6 +59,9 @@ const REASONS = {
 
 const count = (/** @type {number} */ n) => n.toLocaleString("en-US")
 
+/** "1 page", "3 pages". @param {number} n @param {string} one @param {string} many */
+const plural = (n, one, many) => `${count(n)} ${n === 1 ? one : many}`
+
 /** "Running · 42 % · 105 of 250 leads imported" @param {ImportStatus} status */
 export const statusLine = (status) => {
   const state = status.status === "running" && status.cancelRequested ? "Canceling" : STATE_NAMES[status.status]
@@ -68,9 +71,9 @@ export const statusLine = (status) => {
 /** The counters a person asks about when there are fewer rows than they hoped. @param {ImportStatus} status */
 export const detailsLine = (status) => {
   const parts = [
-    `${count(status.pagesFetched)} pages`,
-    `${count(status.leadsFetched)} leads fetched`,
-    `${count(status.skippedDuplicate)} duplicates`,
+    plural(status.pagesFetched, "page", "pages"),
+    plural(status.leadsFetched, "lead fetched", "leads fetched"),
+    plural(status.skippedDuplicate, "duplicate", "duplicates"),
     `${count(status.skippedExisting)} already in your lists`
   ]
   if (status.overCap) parts.push(`${count(status.overCap)} over the maximum`)
