@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createHash } from "node:crypto"
-import { readdir, readFile } from "node:fs/promises"
+import { readdirSync, readFileSync } from "node:fs"
 import { extname } from "node:path"
 
 const WEB_DIR = new URL("./web/", import.meta.url)
@@ -46,13 +46,18 @@ interface StaticFile {
   readonly etag: string
 }
 
-/** Every file of web/ with a known type, by name (the directory is flat). */
-const loadFiles = Effect.promise(async () => {
+/**
+ * Every file of web/ with a known type, by name (the directory is flat). Read synchronously (a
+ * few small files, under a millisecond): the server is already listening while the routes are
+ * built, and a read queued behind the database's file work in libuv's pool would keep requests
+ * of that moment waiting for the router.
+ */
+const loadFiles = Effect.sync(() => {
   const files = new Map<string, StaticFile>()
-  for (const name of await readdir(WEB_DIR)) {
+  for (const name of readdirSync(WEB_DIR)) {
     const contentType = CONTENT_TYPES[extname(name)]
     if (contentType === undefined) continue
-    const body = new Uint8Array(await readFile(new URL(name, WEB_DIR)))
+    const body = new Uint8Array(readFileSync(new URL(name, WEB_DIR)))
     const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`
     files.set(name, { body, contentType, etag })
   }
