@@ -57,7 +57,7 @@ export const startImportsView = ({ onShowRows, onEnded, listName }) => {
     setText(entry.details, detailsLine(status))
     setText(entry.outcome, outcomeLine(status))
     const active = isActive(status)
-    if (!active && entry.cancel === document.activeElement) entry.showRows.focus()
+    if (!active && document.activeElement === entry.cancel) entry.showRows.focus()
     entry.cancel.hidden = !active
     entry.cancel.disabled = !active || status.cancelRequested === true
     const milestone = milestoneOf(status)
@@ -110,6 +110,8 @@ export const startImportsView = ({ onShowRows, onEnded, listName }) => {
 
   /** @param {Shown} entry */
   const cancelImport = async (entry) => {
+    // The button goes away once the import has ended: the focus moves on to its neighbour first.
+    if (document.activeElement === entry.cancel) entry.showRows.focus()
     entry.cancel.disabled = true
     setText(entry.error, "")
     try {

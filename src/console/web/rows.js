@@ -50,8 +50,11 @@ export const startRowsView = ({ listName }) => {
     setText(count, shown.ids.size.toLocaleString("en-US"))
   }
 
-  /** @param {Shown} shown */
-  const showLive = (shown) => setText(live, shown.live > 0 ? " · new rows appear as they are imported" : "")
+  /** Says whether rows are still coming; once the last import feeding the list has ended and every row is shown, announces it. @param {Shown} shown @param {boolean} fed */
+  const showLive = (shown, fed) => {
+    setText(live, shown.live > 0 ? " · new rows appear as they are imported" : "")
+    if (fed && shown.live === 0 && shown.pending === null && current === shown) announce(`All rows of the list are in: ${shown.ids.size} rows.`)
+  }
 
   const stop = () => {
     for (const unfollow of current?.unfollows ?? []) unfollow()
@@ -103,12 +106,11 @@ export const startRowsView = ({ listName }) => {
         if ((event === "end" || event === "closed") && open) {
           open = false
           shown.live--
-          showLive(shown)
-          if (shown.live === 0 && !stale()) announce(`All rows of the list are in: ${shown.ids.size} rows.`)
+          showLive(shown, true)
         }
       }))
     }
-    showLive(shown)
+    showLive(shown, false)
     // Rows committed before the streams were listened to are all here; the rest come on them.
     const already = []
     for (let offset = 0;; offset += PAGE) {
@@ -121,6 +123,7 @@ export const startRowsView = ({ listName }) => {
     const streamed = shown.pending ?? []
     shown.pending = null
     append(shown, [...already, ...streamed])
+    showLive(shown, feeding.size > 0)
   }
 
   form.addEventListener("submit", (event) => {
