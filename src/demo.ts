@@ -27,6 +27,8 @@ export const DemoUser = (port: number) =>
       `  curl -s -X POST http://127.0.0.1:${port}/api/lists/import-sales-nav \\`,
       `    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
       `    -d '{"url": "https://www.linkedin.com/sales/search/people?query=(keywords%3Acto)", "maxResults": 100}'`,
+      "",
+      `Or open http://127.0.0.1:${port}/console in a browser and paste the token there.`,
       ""
     ].join("\n"))
   }))

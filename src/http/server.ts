@@ -1,10 +1,11 @@
 /**
  * The HTTP app: the API definition (Api.ts) served with its handlers (handlers/, one call
  * into a service each), authorization, request validation and the error edges, the OpenAPI
- * document at /openapi.json and the docs UI at /docs.
+ * document at /openapi.json, the docs UI at /docs and the web console at /console.
  */
 import { Layer } from "effect"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { ConsoleRoutes } from "../console/routes.ts"
 import { Api } from "./Api.ts"
 import { AdminAuthorizationLive, AuthorizationLive } from "./authorization.ts"
 import { ErrorEdges } from "./errorEdges.ts"
@@ -20,6 +21,7 @@ export const HttpApp = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }),
   // The docs UI: the bearer scheme selected for "Test Request", no fonts from a CDN.
   HttpApiScalar.layer(Api, { path: "/docs", scalar: { authentication: { preferredSecurityScheme: "bearer" }, withDefaultFonts: false } }),
+  ConsoleRoutes,
   ErrorEdges
 ).pipe(
   Layer.provide([ImportsHandlers, ListsHandlers, AdminHandlers]),
