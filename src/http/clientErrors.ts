@@ -4,7 +4,7 @@
  * over the size limit — get the contract's JSON error body like every other error. Node's own
  * answer to them is a bare status line with no body.
  */
-import { createServer as createNodeServer, type Server, STATUS_CODES } from "node:http"
+import { createServer as createNodeServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
 
 /** The parser's error codes that have a status of their own (Node answers them alike); anything else is 400. */
@@ -37,5 +37,27 @@ export const withJsonClientErrors = <S extends Server>(server: S): S =>
     socket.destroy()
   })
 
-/** node:http's createServer, answering the requests its parser rejects with JSON. */
-export const createServer = (): Server => withJsonClientErrors(createNodeServer())
+type RequestListener = (request: IncomingMessage, response: ServerResponse) => void
+
+/**
+ * `server`, holding the requests that arrive before the app's handler is attached and handing
+ * them to it once it is. The platform's server listens first and attaches the handler when the
+ * app is built; a request arriving in between (a health probe at start-up) would never be answered.
+ */
+export const holdingEarlyRequests = <S extends Server>(server: S): S => {
+  const held: Array<[IncomingMessage, ServerResponse]> = []
+  const hold: RequestListener = (request, response) => held.push([request, response])
+  const handOver = (event: string | symbol, listener: RequestListener) => {
+    if (event !== "request" || listener === hold) return
+    server.off("newListener", handOver)
+    server.off("request", hold)
+    // "newListener" fires before the listener is attached: hand the held requests over after.
+    queueMicrotask(() => held.splice(0).forEach(([request, response]) => listener(request, response)))
+  }
+  server.on("request", hold)
+  server.on("newListener", handOver)
+  return server
+}
+
+/** node:http's createServer, answering the requests its parser rejects with JSON, holding early ones. */
+export const createServer = (): Server => holdingEarlyRequests(withJsonClientErrors(createNodeServer()))
