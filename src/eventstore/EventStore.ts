@@ -69,6 +69,22 @@ export interface ReadAllOptions {
   readonly limit?: number
 }
 
+/**
+ * Committed events that snapshot `to` sees and snapshot `from` does not — what committed between
+ * two moments, late commits included — in position order, after `afterPosition`. Snapshots are
+ * `pg_current_snapshot()` values as text; EMPTY_SNAPSHOT sees nothing.
+ */
+export interface ReadBetweenOptions {
+  readonly from: string
+  readonly to: string
+  readonly types?: ReadonlyArray<string>
+  readonly afterPosition?: number
+  readonly limit?: number
+}
+
+/** A snapshot that sees no transaction: `from` for a read of everything. */
+export const EMPTY_SNAPSHOT = "1:1:"
+
 export interface ReadCommittedOptions {
   readonly afterPosition?: number
   readonly correlationId?: string
@@ -127,6 +143,12 @@ export class EventStore extends Context.Service<EventStore, {
    * audit reads and rebuilds, not for tailing.
    */
   readCommitted(options?: ReadCommittedOptions): Effect.Effect<ReadonlyArray<RecordedEvent>, SqlError>
+  /** The current statement's snapshot (`pg_current_snapshot()` as text), for {@link ReadBetweenOptions}. */
+  readonly snapshot: Effect.Effect<string, SqlError>
+  /** Events committed between two snapshots (see {@link ReadBetweenOptions}). For rebuilds. */
+  readBetween(options: ReadBetweenOptions): Effect.Effect<ReadonlyArray<RecordedEvent>, SqlError>
+  /** How many events {@link readBetween} would return without a limit. */
+  countBetween(options: ReadBetweenOptions): Effect.Effect<number, SqlError>
 }>()("app/eventstore/EventStore") {
   static readonly layer = (options: { readonly inline?: ReadonlyArray<Projection>; readonly codec?: EventCodec } = {}) =>
     Layer.effect(EventStore, Effect.map(Database, (db) => makeEventStore(db, options)))
@@ -372,7 +394,41 @@ export const makeEventStore = (
         order by position limit ${options.limit ?? 1_000_000}::int`.execute(q)
     ).pipe(Effect.flatMap(({ rows }) => decodeRows(rows)))
 
-  return EventStore.of({ append, readStream, streamVersion, readAll, head, readEvent, readEvents, readCommitted })
+  const snapshot = db.query((q) => sql<{ snapshot: string }>`select pg_current_snapshot()::text as snapshot`.execute(q))
+    .pipe(Effect.map(({ rows }) => rows[0]!.snapshot))
+
+  /** Rows `to` sees and `from` does not; the range conditions let an index find them. */
+  const between = (options: ReadBetweenOptions) =>
+    sql`position > ${options.afterPosition ?? 0}::bigint
+      and transaction_id >= pg_snapshot_xmin(${options.from}::text::pg_snapshot)
+      and transaction_id < pg_snapshot_xmax(${options.to}::text::pg_snapshot)
+      and pg_visible_in_snapshot(transaction_id, ${options.to}::text::pg_snapshot)
+      and not pg_visible_in_snapshot(transaction_id, ${options.from}::text::pg_snapshot)
+      ${typesFilter(options.types)}`
+
+  const readBetween = (options: ReadBetweenOptions) =>
+    db.query((q) =>
+      sql<EventRow>`select ${eventColumns} from events where ${between(options)}
+        order by position limit ${options.limit ?? 1000}::int`.execute(q)
+    ).pipe(Effect.flatMap(({ rows }) => decodeRows(rows)))
+
+  const countBetween = (options: ReadBetweenOptions) =>
+    db.query((q) => sql<{ n: number }>`select count(*)::int as n from events where ${between(options)}`.execute(q))
+      .pipe(Effect.map(({ rows }) => Number(rows[0]!.n)))
+
+  return EventStore.of({
+    append,
+    readStream,
+    streamVersion,
+    readAll,
+    head,
+    readEvent,
+    readEvents,
+    readCommitted,
+    snapshot,
+    readBetween,
+    countBetween
+  })
 }
 
 const typesFilter = (types: ReadonlyArray<string> | undefined) =>
