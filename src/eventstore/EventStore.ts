@@ -65,6 +65,15 @@ export interface ReadAllOptions {
   readonly correlationId?: string
   /** Events of any of these correlation ids (imports). */
   readonly correlationIds?: ReadonlyArray<string>
+  readonly streamId?: string
+  /** Events recorded on behalf of this user (metadata). */
+  readonly userId?: string
+  /** Events whose data names this list (`listId`). */
+  readonly listId?: string
+  /** Recorded at or after / at or before (the recording transaction's start). */
+  readonly recordedFrom?: Date
+  readonly recordedTo?: Date
+  /** Events of any of these types: each read in its index's order, then merged. */
   readonly types?: ReadonlyArray<string>
   readonly limit?: number
 }
@@ -131,6 +140,8 @@ export class EventStore extends Context.Service<EventStore, {
     readonly events: ReadonlyArray<RecordedEvent>
     readonly checkpoint: Checkpoint
   }, SqlError>
+  /** The checkpoint of the event at `position` (a reader passed it), if there is one. */
+  checkpointAt(position: number): Effect.Effect<Checkpoint | undefined, SqlError>
   /** Where a tailing reader starting now would begin: the last event it may read (startOfTime when none). */
   readonly head: Effect.Effect<Checkpoint, SqlError>
   /** One event by id, if stored. */
@@ -170,6 +181,10 @@ interface EventRow {
 /** The columns an append learns from the database. */
 type InsertedRow = Pick<EventRow, "position" | "transaction_id" | "event_id" | "version" | "recorded_at">
 
+/**
+ * Every column of an event row. `transaction_id` leaves as text: an ORDER BY must name
+ * `events.transaction_id` (the xid8), since a bare name means this text and sorts 1000 before 999.
+ */
 const eventColumns = sql.raw(
   "position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, type, schema_version, data, metadata, recorded_at"
 )
@@ -348,20 +363,32 @@ export const makeEventStore = (
 
   const readAll = Effect.fn("EventStore.readAll")(function*(options: ReadAllOptions = {}) {
     const after = options.after ?? startOfTime
-    const filters = [
+    const limit = options.limit ?? 1000
+    const filters = sql.join([
       options.category !== undefined ? sql`and category = ${options.category}` : sql``,
       options.correlationId !== undefined ? sql`and correlation_id = ${options.correlationId}` : sql``,
       options.correlationIds !== undefined ? sql`and correlation_id = any(${textArray(options.correlationIds)})` : sql``,
-      typesFilter(options.types)
-    ]
-    const { rows } = yield* db.query((q) =>
-      sql<EventRow>`select ${eventColumns} from events
+      options.streamId !== undefined ? sql`and stream_id = ${options.streamId}` : sql``,
+      options.userId !== undefined ? sql`and user_id = ${options.userId}` : sql``,
+      options.listId !== undefined ? sql`and (data ->> 'listId') = ${options.listId}` : sql``,
+      options.recordedFrom !== undefined ? sql`and recorded_at >= ${options.recordedFrom.toISOString()}::timestamptz` : sql``,
+      options.recordedTo !== undefined ? sql`and recorded_at <= ${options.recordedTo.toISOString()}::timestamptz` : sql``
+    ], sql` `)
+    const page = (type: string | undefined) =>
+      sql`select ${eventColumns} from events
         where (transaction_id, position) > (${after.transactionId}::text::xid8, ${after.position}::bigint)
           and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          ${sql.join(filters, sql` `)}
-        order by transaction_id, position
-        limit ${options.limit ?? 1000}::int`.execute(q)
-    )
+          ${type !== undefined ? sql`and type = ${type}` : sql``}
+          ${filters}
+        order by events.transaction_id, events.position
+        limit ${limit}::int`
+    const types = options.types === undefined ? undefined : [...new Set(options.types)]
+    if (types?.length === 0) return { events: [], checkpoint: after }
+    // Several types: each an ordered scan of its own index, merged (an IN list would be sorted whole).
+    const statement = types === undefined || types.length === 1 ? page(types?.[0]) : sql`select * from (${
+      sql.join(types.map((type) => sql`(${page(type)})`), sql` union all `)
+    }) e order by transaction_id::xid8, position limit ${limit}::int`
+    const { rows } = yield* db.query((q) => sql<EventRow>`${statement}`.execute(q))
     const events = yield* decodeRows(rows)
     const last = events[events.length - 1]
     return { events, checkpoint: last ? { transactionId: last.transactionId, position: last.position } : after }
@@ -370,10 +397,16 @@ export const makeEventStore = (
   const head = db.query((q) =>
     sql<{ transaction_id: string; position: number }>`select transaction_id::text as transaction_id, position from events
       where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-      order by transaction_id desc, position desc limit 1`.execute(q)
+      order by events.transaction_id desc, events.position desc limit 1`.execute(q)
   ).pipe(Effect.map(({ rows }): Checkpoint =>
     rows[0] ? { transactionId: rows[0].transaction_id, position: Number(rows[0].position) } : startOfTime
   ))
+
+  const checkpointAt = (position: number) =>
+    db.query((q) =>
+      sql<{ transaction_id: string }>`select transaction_id::text as transaction_id from events where position = ${position}::bigint`
+        .execute(q)
+    ).pipe(Effect.map(({ rows }) => rows[0] ? { transactionId: rows[0].transaction_id, position } : undefined))
 
   const readEvents = (eventIds: ReadonlyArray<string>) =>
     db.query((q) =>
@@ -421,6 +454,7 @@ export const makeEventStore = (
     readStream,
     streamVersion,
     readAll,
+    checkpointAt,
     head,
     readEvent,
     readEvents,
