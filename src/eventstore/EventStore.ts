@@ -70,7 +70,7 @@ export interface ReadAllOptions {
   readonly userId?: string
   /** Events whose data names this list (`listId`). */
   readonly listId?: string
-  /** Recorded at or after / at or before (the recording transaction's start). */
+  /** Recorded at or after / at or before (the recording transaction's start), to the millisecond. */
   readonly recordedFrom?: Date
   readonly recordedTo?: Date
   /** Events of any of these types: each read in its index's order, then merged. */
@@ -372,7 +372,10 @@ export const makeEventStore = (
       options.userId !== undefined ? sql`and user_id = ${options.userId}` : sql``,
       options.listId !== undefined ? sql`and (data ->> 'listId') = ${options.listId}` : sql``,
       options.recordedFrom !== undefined ? sql`and recorded_at >= ${options.recordedFrom.toISOString()}::timestamptz` : sql``,
-      options.recordedTo !== undefined ? sql`and recorded_at <= ${options.recordedTo.toISOString()}::timestamptz` : sql``
+      // Times compare to the millisecond, as they leave the store (Date): `to` an event's time includes it.
+      options.recordedTo !== undefined
+        ? sql`and recorded_at < ${options.recordedTo.toISOString()}::timestamptz + interval '1 millisecond'`
+        : sql``
     ], sql` `)
     const page = (type: string | undefined) =>
       sql`select ${eventColumns} from events

@@ -118,10 +118,11 @@ export class Support extends Context.Service<Support, {
               and position ${
             asOf._tag === "Position"
               ? sql`<= ${asOf.position}::bigint`
-              // Every batch before the first one recorded after the time: a prefix of the log.
+              // Every batch before the first one recorded after the time (to the millisecond, as
+              // the API shows times): a prefix of the list's batches.
               : sql`< coalesce((select min(position) from events
                     where (data ->> 'listId') = ${listId} and type = 'BatchPersisted'
-                      and recorded_at > ${asOf.time.toISOString()}::timestamptz), 9223372036854775807)`
+                      and recorded_at >= ${asOf.time.toISOString()}::timestamptz + interval '1 millisecond'), 9223372036854775807)`
           }
             order by position`.execute(q)
         ).pipe(Effect.map(({ rows }) => rows.map((r) => ({ eventId: r.event_id, rows: Number(r.rows) }))))

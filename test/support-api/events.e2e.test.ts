@@ -86,7 +86,8 @@ layer(TestApp(), { excludeTestServices: true })("the support event log", (it) =>
         ["type=PageFetched", sql`type = 'PageFetched' and user_id in (${alice.userId}, ${bob.userId})`],
         ["type=CreditsCharged&type=ImportCompleted", sql`type in ('CreditsCharged', 'ImportCompleted') and user_id in (${alice.userId}, ${bob.userId})`],
         ["type=CreditsCharged,%20ImportCompleted,", sql`type in ('CreditsCharged', 'ImportCompleted') and user_id in (${alice.userId}, ${bob.userId})`],
-        [`from=${from}&to=${to}`, sql`recorded_at between ${from}::timestamptz and ${to}::timestamptz`],
+        // Times to the millisecond, as the API shows them: `to` includes that whole millisecond.
+        [`from=${from}&to=${to}`, sql`recorded_at >= ${from}::timestamptz and recorded_at < ${to}::timestamptz + interval '1 millisecond'`],
         [`userId=${bob.userId}&type=BatchPersisted`, sql`user_id = ${bob.userId} and type = 'BatchPersisted'`]
       ]
       for (const [query, where] of cases) {
