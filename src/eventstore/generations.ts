@@ -75,7 +75,17 @@ export const createGeneration = (db: Database["Service"], schema: string, tables
     }
   })
 
-/** For the rest of the transaction, unqualified table names find the generation in `schema` first. */
+/** Whether every table of the generation in `schema` exists (a crash never leaves it half made, a person might). */
+export const generationReady = (db: Database["Service"], schema: string, tables: ReadonlyArray<string>) =>
+  db.query((q) =>
+    sql<{ missing: number }>`select count(*)::int as missing from jsonb_array_elements_text(${JSON.stringify(tables)}::text::jsonb) t
+      where to_regclass(quote_ident(${schema}) || '.' || quote_ident(t)) is null`.execute(q)
+  ).pipe(Effect.map(({ rows }) => rows[0]!.missing === 0))
+
+/**
+ * For the rest of the transaction, unqualified table names find the generation in `schema` first.
+ * Only once {@link generationReady}: a missing table would be found in the live generation instead.
+ */
 export const writeInto = (db: Database["Service"], schema: string) =>
   db.query((q) =>
     sql`select set_config('search_path', quote_ident(${schema}) || ', ' || current_setting('search_path'), true)`.execute(q)

@@ -18,7 +18,7 @@ import { sql } from "kysely"
 import { migrations } from "../../migrations/index.ts"
 import { Database, type SqlError } from "../db/Database.ts"
 import { EMPTY_SNAPSHOT, EventStore, type RecordedEvent } from "./EventStore.ts"
-import { createGeneration, generationSchema, liveTables, lockLive, switchTo, writeInto } from "./generations.ts"
+import { createGeneration, generationReady, generationSchema, liveTables, lockLive, switchTo, writeInto } from "./generations.ts"
 import type { Projection } from "./Projection.ts"
 
 export class RebuildRunning extends Schema.TaggedError<RebuildRunning>()("RebuildRunning", {
@@ -127,8 +127,9 @@ const step = (projection: Projection, options: RebuildOptions, batchSize: number
       if (state.building === null) return { _tag: "Finished" }
       if (!mayRun(state, options.owner)) return { _tag: "Elsewhere" }
       const schema = generationSchema(projection.name, state.building)
-      if (state.migration !== LATEST_MIGRATION) {
-        // Taken over after the schema changed: the half-built tables have the old shape.
+      if (state.migration !== LATEST_MIGRATION || !(yield* generationReady(db, schema, projection.tables))) {
+        // Taken over after the schema changed (the half-built tables have the old shape), or its
+        // tables are gone: start over.
         yield* createGeneration(db, schema, projection.tables)
         yield* db.query((q) =>
           sql`update projection_versions set applied_snapshot = ${EMPTY_SNAPSHOT}::text::pg_snapshot, target_snapshot = null,
@@ -189,11 +190,13 @@ const switchOver = (projection: Projection, options: RebuildOptions, batchSize: 
       const state = yield* lockState(db, projection.name)
       if (state.building === null) return { _tag: "Finished" }
       if (!mayRun(state, options.owner)) return { _tag: "Elsewhere" }
+      const schema = generationSchema(projection.name, state.building)
       // Only right after a catch-up round (a step may have started another since): catch up first.
-      if (state.target_snapshot !== null || state.migration !== LATEST_MIGRATION) return { _tag: "NotCaughtUp" }
+      if (state.target_snapshot !== null || state.migration !== LATEST_MIGRATION || !(yield* generationReady(db, schema, projection.tables))) {
+        return { _tag: "NotCaughtUp" }
+      }
       const live = yield* liveTables(db, projection.tables)
       yield* lockLive(db, live, options.lockTimeoutMs ?? defaults.lockTimeoutMs)
-      const schema = generationSchema(projection.name, state.building)
       yield* writeInto(db, schema)
       // Taken after the lock: whatever commits later and touches these tables writes the new ones.
       const last = yield* store.snapshot

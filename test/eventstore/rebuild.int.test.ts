@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { sql } from "kysely"
 import { inlineProjections } from "../../projections/index.ts"
 import { Database } from "../../src/db/Database.ts"
-import { rebuildProjections } from "../../src/eventstore/rebuild.ts"
+import { beginRebuild, rebuildProjections, runRebuild } from "../../src/eventstore/rebuild.ts"
 import { makeUser } from "../support/fixtures.ts"
 import { awaitImport, startImport } from "../support/imports.ts"
 import { dumpProjections } from "../support/projection-dump.ts"
@@ -86,5 +86,14 @@ layer(TestApp(), { excludeTestServices: true })("rebuilding projections", (it) =
         .pipe(Effect.orDie)
       expect(yield* dumpProjections).toEqual(grown)
       expect((yield* versions)["list-rows"]).toEqual([4, null])
+
+      // A generation whose tables are gone mid-rebuild is made again — never written through to
+      // the live tables, which the search path would find instead.
+      const listRows = inlineProjections.find((p) => p.name === "list-rows")!
+      expect(yield* beginRebuild(listRows, { owner: "test" }).pipe(Effect.orDie)).toEqual({ name: "list-rows", version: 5 })
+      yield* db.query((q) => sql`drop schema projection_list_rows_v5 cascade`.execute(q)).pipe(Effect.orDie)
+      expect(yield* runRebuild(listRows, { owner: "test", batchSize: 50 }).pipe(Effect.orDie)).toBe("switched")
+      expect(yield* dumpProjections).toEqual(grown)
+      expect((yield* versions)["list-rows"]).toEqual([5, null])
     }))
 })
