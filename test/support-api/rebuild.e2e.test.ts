@@ -21,8 +21,9 @@ const search = (name: string) => `https://www.linkedin.com/sales/search/people?q
 
 layer(
   // Throttled so replaying the credits' history alone takes a second, and fast enough to catch
-  // up with three imports appending (under 100 events a second) and switch meanwhile.
-  TestApp({ FAKE_PAGE_LATENCY_MS: "120", REBUILD_BATCH_SIZE: "25", REBUILD_MAX_EVENTS_PER_SECOND: "200" }),
+  // up with three imports appending (some 30 events a second: a page every 400 ms each) and
+  // switch while they do.
+  TestApp({ FAKE_PAGE_LATENCY_MS: "400", REBUILD_BATCH_SIZE: "25", REBUILD_MAX_EVENTS_PER_SECOND: "200" }),
   { excludeTestServices: true }
 )("a blue/green rebuild under load", (it) => {
   it.effect("ends with the rows of a fresh replay while 3 imports append; reads answer 200 throughout", () =>
@@ -40,9 +41,9 @@ layer(
 
       // Three accounts, so the three imports run at once (one at a time per account).
       const imports = [
-        { user: alice, reply: yield* startImport(api, alice.token, { url: search("live-a"), maxResults: 750 }) },
-        { user: carol, reply: yield* startImport(api, carol.token, { url: search("live-b"), maxResults: 750 }) },
-        { user: bob, reply: yield* startImport(api, bob.token, { url: search("live-c"), maxResults: 750 }) }
+        { user: alice, reply: yield* startImport(api, alice.token, { url: search("live-a"), maxResults: 500 }) },
+        { user: carol, reply: yield* startImport(api, carol.token, { url: search("live-b"), maxResults: 500 }) },
+        { user: bob, reply: yield* startImport(api, bob.token, { url: search("live-c"), maxResults: 500 }) }
       ]
       const watched = imports[0]!.reply.body
       const statuses: Array<number> = []
@@ -69,7 +70,7 @@ layer(
         (r) => r.body.projections.every((p: any) => p.status === "live"),
         { timeoutMs: 90_000, intervalMs: 50 }
       )
-      // Switched while the imports were still appending (30 pages at 120 ms each, at the least).
+      // Switched while the imports were still appending (20 pages at 400 ms each, at the least).
       const atSwitch = yield* Effect.forEach(imports, ({ user, reply }) =>
         call(() => api.request("GET", `/api/imports/${reply.body.runId}`, { token: user.token })))
       expect(atSwitch.map((r) => r.body.status)).toContain("running")
@@ -99,5 +100,5 @@ layer(
           where type in (select jsonb_array_elements_text(${JSON.stringify(handled)}::text::jsonb))`.execute(q)
       ).pipe(Effect.orDie)
       expect(initialTotals.get("import-progress")).toBeLessThan(log!.n)
-    }))
+    }), 240_000)
 })

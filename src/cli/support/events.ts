@@ -88,6 +88,7 @@ Examples:
     for (const type of (values.type as Array<string> | undefined) ?? []) filters.append("type", type)
     const client = api()
     let after = values.after as string | undefined
+    if (follow) io.err(`following the log ${after !== undefined ? `after position ${after}` : `from ${from}`}; Ctrl-C ends`)
     let printed = 0
     let header = values.json !== true
     const print = (page: ReadonlyArray<LogEvent>) => {
