@@ -40,18 +40,20 @@ describe(`a rebuild whose process is killed (${backend})`, () => {
       ...(scratch ? { DATABASE_URL: scratch.url } : { DATABASE_URL: "", PGLITE_DATA_DIR: dataDir })
     }
     const output: Array<string> = []
+    const began = Date.now()
+    const phase = (what: string) => output.push(`\n[test +${((Date.now() - began) / 1000).toFixed(1)} s] ${what}\n`)
     const call = api(port)
     // Slow enough to be caught in the middle: some 200 events at 50 a second.
     let child = startService({ ...env, REBUILD_BATCH_SIZE: "5", REBUILD_MAX_EVENTS_PER_SECOND: "50" }, output)
     try {
-      await waitFor("the service", async () => (await call("GET", "/openapi.json")).status === 200 ? true : undefined)
+      await waitFor("the service", async () => (await call("GET", "/openapi.json")).status === 200 ? true : undefined, 40_000)
       const user = (await call("POST", "/api/admin/users", ADMIN, { email: "crash@example.com", credits: 2000, salesNavigator: true })).body
       const runs: Array<{ runId: string; listId: string }> = []
       for (const n of [250, 200]) {
         const url = `https://www.linkedin.com/sales/search/people?query=(crash-${crypto.randomUUID().slice(0, 8)})`
         const started = (await call("POST", "/api/lists/import-sales-nav", user.token, { url, maxResults: n })).body
         await waitFor("the import", async () =>
-          (await call("GET", `/api/imports/${started.runId}`, user.token)).body.status === "completed" ? true : undefined)
+          (await call("GET", `/api/imports/${started.runId}`, user.token)).body.status === "completed" ? true : undefined, 40_000)
         runs.push(started)
       }
       /** What the user reads: every import, the rows of every list, the credits. */
@@ -64,29 +66,36 @@ describe(`a rebuild whose process is killed (${backend})`, () => {
       expect(before.rows.map((r) => r.total)).toEqual([250, 200])
 
       for (const name of REBUILT) expect((await call("POST", `/api/support/projections/${name}/rebuild`, SUPPORT)).status).toBe(202)
+      phase("imports done; starting the rebuilds")
       await waitFor("the rebuild to be half done", async () => {
         const states = (await call("GET", "/api/support/projections", SUPPORT)).body.projections as Array<any>
         const progress = states.find((p) => p.name === "import-progress")!.rebuild
         return progress !== null && progress.processed > 20 && progress.processed < progress.total ? true : undefined
-      })
+      }, 30_000)
+      phase("killing the service mid-rebuild")
       const gone = exited(child)
       child.kill("SIGKILL")
       await gone
 
       child = startService(env, output)
-      await waitFor("the service again", async () => (await call("GET", "/openapi.json")).status === 200 ? true : undefined)
+      await waitFor("the service again", async () => (await call("GET", "/openapi.json")).status === 200 ? true : undefined, 40_000)
+      phase("restarted")
       // The old generation serves while the rebuild resumes.
       expect(await readings()).toEqual(before)
       const live = await waitFor("the rebuild to switch", async () => {
         const states = (await call("GET", "/api/support/projections", SUPPORT)).body.projections as Array<any>
         return states.every((p) => p.status === "live") ? states : undefined
-      })
+      }, 40_000)
       expect(live.filter((p) => REBUILT.includes(p.name)).map((p) => p.version)).toEqual([2, 2])
       expect(await readings()).toEqual(before)
       expect(output.join("")).toMatch(/rebuild import-progress: resuming/)
+      phase("switched; stopping the service")
       const stopped = exited(child)
       child.kill("SIGTERM")
+      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 20_000))])
+      child.kill("SIGKILL")
       await stopped
+      phase("stopped; checking the database")
 
       // On the database itself: no half-built generation left, and a fresh replay changes nothing.
       const database = scratch ? Database.layerPostgres(scratch.url) : Database.layerPGlite({ dataDir })
@@ -99,7 +108,12 @@ describe(`a rebuild whose process is killed (${backend})`, () => {
         const rebuilt = yield* dumpProjections
         yield* rebuildProjections(inlineProjections, { batchSize: 100_000 })
         expect(yield* dumpProjections).toEqual(rebuilt)
-      }).pipe(Effect.provide(EventStore.layer({ inline: inlineProjections }).pipe(Layer.provideMerge(database))), Effect.orDie, Effect.scoped))
+      }).pipe(
+        Effect.provide(EventStore.layer({ inline: inlineProjections }).pipe(Layer.provideMerge(database))),
+        Effect.timeout("60 seconds"),
+        Effect.orDie,
+        Effect.scoped
+      ))
     } catch (e) {
       throw new Error(`${String(e)}\n--- service output ---\n${output.join("").slice(-4000)}`)
     } finally {
@@ -107,5 +121,5 @@ describe(`a rebuild whose process is killed (${backend})`, () => {
       rmSync(dataDir, { recursive: true, force: true })
       await scratch?.drop()
     }
-  }, 180_000)
+  }, 240_000)
 })
