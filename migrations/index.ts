@@ -5,11 +5,13 @@ import * as m0002 from "./0002_accounts_and_read_models.ts"
 import * as m0003 from "./0003_import_lifecycle.ts"
 import * as m0004 from "./0004_tokens_and_rate_limits.ts"
 import * as m0005 from "./0005_idempotency_keys.ts"
+import * as m0006 from "./0006_support.ts"
 
 export const migrations: Record<string, Migration> = {
   "0001_event_store": m0001,
   "0002_accounts_and_read_models": m0002,
   "0003_import_lifecycle": m0003,
   "0004_tokens_and_rate_limits": m0004,
-  "0005_idempotency_keys": m0005
+  "0005_idempotency_keys": m0005,
+  "0006_support": m0006
 }

@@ -5,12 +5,22 @@
  *   balance   = granted - charged
  *   reserved  = held by imports that have not settled (reserved - charged - refunded)
  *   available = balance - reserved
+ *
+ * Set-based: the batch is folded into one change per account and per hold first, then
+ * written with one statement per kind of change, however many events.
  */
 import { Effect } from "effect"
 import { sql } from "kysely"
 import type { CreditsCharged, CreditsGranted, CreditsRefunded, CreditsReserved } from "../events/index.ts"
 import { Database } from "../src/db/Database.ts"
+import { columnList, jsonRows } from "../src/db/sql.ts"
 import type { Projection } from "../src/eventstore/Projection.ts"
+
+const accountColumns = { user_id: "uuid", version: "integer", granted: "bigint", charged: "bigint", reserved: "bigint" }
+const holdColumns = { import_id: "uuid", user_id: "uuid", reserved: "bigint" }
+const settledColumns = { import_id: "uuid", charged: "bigint", refunded: "bigint" }
+
+type CreditEvent = CreditsGranted | CreditsReserved | CreditsCharged | CreditsRefunded
 
 export const creditsProjection: Projection = {
   name: "credits",
@@ -19,36 +29,60 @@ export const creditsProjection: Projection = {
   apply: (events) =>
     Effect.gen(function*() {
       const db = yield* Database
+      const accounts = new Map<string, { user_id: string; version: number; granted: number; charged: number; reserved: number }>()
+      const holds: Array<{ import_id: string; user_id: string; reserved: number }> = []
+      const settled = new Map<string, { import_id: string; charged: number; refunded: number }>()
       for (const { event, version } of events) {
-        const e = event as CreditsGranted | CreditsReserved | CreditsCharged | CreditsRefunded
-        // [granted, charged, reserved] deltas on the account.
-        const [granted, charged, reserved] = e._tag === "CreditsGranted"
-          ? [e.amount, 0, 0]
-          : e._tag === "CreditsReserved"
-          ? [0, 0, e.amount]
-          : e._tag === "CreditsCharged"
-          ? [0, e.amount, -e.amount]
-          : [0, 0, -e.amount]
+        const e = event as CreditEvent
+        const account = accounts.get(e.userId) ?? { user_id: e.userId, version, granted: 0, charged: 0, reserved: 0 }
+        // A stream's events come in version order: the last one is the version the account reflects.
+        account.version = Math.max(account.version, version)
+        switch (e._tag) {
+          case "CreditsGranted":
+            account.granted += e.amount
+            break
+          case "CreditsReserved":
+            account.reserved += e.amount
+            break
+          case "CreditsCharged":
+            account.charged += e.amount
+            account.reserved -= e.amount
+            break
+          case "CreditsRefunded":
+            account.reserved -= e.amount
+        }
+        accounts.set(e.userId, account)
+
+        if (e._tag === "CreditsReserved") holds.push({ import_id: e.importId, user_id: e.userId, reserved: e.amount })
+        if (e._tag === "CreditsCharged" || e._tag === "CreditsRefunded") {
+          const hold = settled.get(e.importId) ?? { import_id: e.importId, charged: 0, refunded: 0 }
+          if (e._tag === "CreditsCharged") hold.charged += e.amount
+          else hold.refunded += e.amount
+          settled.set(e.importId, hold)
+        }
+      }
+      if (accounts.size > 0) {
         yield* db.query((q) =>
-          sql`insert into credit_accounts (user_id, version, granted, charged, reserved)
-              values (${e.userId}::uuid, ${version}::int, ${granted}::bigint, ${charged}::bigint, ${reserved}::bigint)
+          sql`insert into credit_accounts (${columnList(accountColumns)})
+              select ${columnList(accountColumns)} from ${jsonRows([...accounts.values()], accountColumns)}
               on conflict (user_id) do update set
                 version = excluded.version,
                 granted = credit_accounts.granted + excluded.granted,
                 charged = credit_accounts.charged + excluded.charged,
                 reserved = credit_accounts.reserved + excluded.reserved`.execute(q)
         )
-        if (e._tag === "CreditsReserved") {
-          yield* db.query((q) =>
-            q.insertInto("credit_holds").values({ import_id: e.importId, user_id: e.userId, reserved: e.amount }).execute()
-          )
-        } else if (e._tag === "CreditsCharged" || e._tag === "CreditsRefunded") {
-          const column = e._tag === "CreditsCharged" ? "charged" : "refunded"
-          yield* db.query((q) =>
-            q.updateTable("credit_holds").set((eb) => ({ [column]: eb(column, "+", e.amount) }))
-              .where("import_id", "=", e.importId).execute()
-          )
-        }
+      }
+      if (holds.length > 0) {
+        yield* db.query((q) =>
+          sql`insert into credit_holds (${columnList(holdColumns)})
+              select ${columnList(holdColumns)} from ${jsonRows(holds, holdColumns)}`.execute(q)
+        )
+      }
+      if (settled.size > 0) {
+        yield* db.query((q) =>
+          sql`update credit_holds set charged = credit_holds.charged + r.charged, refunded = credit_holds.refunded + r.refunded
+              from ${jsonRows([...settled.values()], settledColumns)} where credit_holds.import_id = r.import_id`.execute(q)
+        )
       }
     })
 }

@@ -12,6 +12,7 @@ import { Accounts } from "./accounts/Accounts.ts"
 import { Credits } from "./credits/Credits.ts"
 import { Database } from "./db/Database.ts"
 import { EventStore } from "./eventstore/EventStore.ts"
+import { ProjectionRebuilds } from "./eventstore/ProjectionRebuilds.ts"
 import { HttpApp } from "./http/server.ts"
 import { ImportFeed } from "./imports/ImportFeed.ts"
 import { ImportRateLimit } from "./imports/ImportRateLimit.ts"
@@ -25,6 +26,7 @@ import { McpLive } from "./mcp/server.ts"
 import type { ImportStages } from "./pipeline/ImportStages.ts"
 import { StagesLive } from "./pipeline/layers.ts"
 import { LocalEngine, LocalRunSignal } from "./pipeline/LocalEngine.ts"
+import { Support } from "./support/Support.ts"
 
 const engineConfig = Config.Literals(["local", "trigger"], "TASK_ENGINE").pipe(Config.withDefault("local" as const))
 
@@ -42,7 +44,9 @@ export const EngineLive = Layer.unwrap(
 )
 
 /** Every service of the application over a Database, with these stages (tests give them another lead source). */
-export const servicesWith = <E>(stages: Layer.Layer<ImportStages, E, Database | EventStore>) => ImportFeed.layer.pipe(
+export const servicesWith = <E>(stages: Layer.Layer<ImportStages, E, Database | EventStore>) => Support.layer.pipe(
+  Layer.provideMerge(ProjectionRebuilds.layer(inlineProjections)),
+  Layer.provideMerge(ImportFeed.layer),
   Layer.provideMerge(Imports.layer),
   Layer.provideMerge(stages),
   Layer.provideMerge(ImportRateLimit.layer),

@@ -32,14 +32,49 @@ const REVIEWED: ReadonlyArray<{ readonly file: string; readonly code: string; re
     why: "the same constant records"
   },
   {
-    file: "src/eventstore/rebuild.ts",
-    code: "yield* db.query((q) => sql`lock table ${sql.join(tables.map((t) => sql.table(t)))} in share row exclusive mode`.execute(q))",
-    why: "table names from the projections' `tables` (constants), quoted as identifiers"
+    file: "src/eventstore/generations.ts",
+    code: "yield* db.query((q) => sql`drop schema if exists ${sql.id(schema)} cascade`.execute(q))",
+    why: "the rebuild's schema, projection_<name>_v<n>, from a projection's constant name, quoted as an identifier"
   },
   {
-    file: "src/eventstore/rebuild.ts",
-    code: "for (const table of tables) yield* db.query((q) => sql`delete from ${sql.table(table)}`.execute(q))",
-    why: "the same table names"
+    file: "src/eventstore/generations.ts",
+    code: "yield* db.query((q) => sql`create schema ${sql.id(schema)}`.execute(q))",
+    why: "the same schema name"
+  },
+  {
+    file: "src/eventstore/generations.ts",
+    code: "sql`create table ${sql.id(schema, table)} (like ${sql.id(live, table)} including all excluding indexes)`.execute(q)",
+    why: "that schema, a projection's constant table names and their schema from pg_namespace, quoted as identifiers"
+  },
+  {
+    file: "src/eventstore/generations.ts",
+    code: "sql`alter table ${sql.id(schema, table)} add constraint ${sql.id(constraint)} ${sql.raw(definition)}`.execute(q)",
+    why: "a key of the live table as PostgreSQL prints it (pg_constraint, pg_get_constraintdef) under its own name"
+  },
+  {
+    file: "src/eventstore/generations.ts",
+    code: "yield* db.query((q) => sql.raw(moved).execute(q))",
+    why: "an index of the live table as PostgreSQL prints it (pg_get_indexdef), retargeted at the copy by retargetIndex"
+  },
+  {
+    file: "src/eventstore/generations.ts",
+    code: "sql`lock table ${sql.join(live.map(([table, schema]) => sql.id(schema, table)))} in access exclusive mode`.execute(q)",
+    why: "a projection's constant table names and their schema from pg_namespace, quoted as identifiers"
+  },
+  {
+    file: "src/eventstore/generations.ts",
+    code: "yield* db.query((q) => sql`drop table ${sql.id(liveSchema, table)}`.execute(q))",
+    why: "the same names"
+  },
+  {
+    file: "src/eventstore/generations.ts",
+    code: "yield* db.query((q) => sql`alter table ${sql.id(schema, table)} set schema ${sql.id(liveSchema)}`.execute(q))",
+    why: "the same names, and the rebuild's schema"
+  },
+  {
+    file: "src/eventstore/generations.ts",
+    code: "yield* db.query((q) => sql`drop schema ${sql.id(schema)}`.execute(q))",
+    why: "the rebuild's schema"
   },
   {
     file: "src/db/postgres-pool.ts",

@@ -39,6 +39,25 @@ export interface ProjectionCheckpointsTable {
   updated_at: CreatedAt
 }
 
+/** Each projection's live generation and the blue/green rebuild in progress (src/eventstore/rebuild.ts). */
+export interface ProjectionVersionsTable {
+  name: string
+  version: Generated<number>
+  building: number | null
+  applied_snapshot: string | null
+  target_snapshot: string | null
+  cursor: Generated<number>
+  processed: Generated<number>
+  total: Generated<number>
+  migration: string | null
+  started_at: Date | null
+  lease_owner: string | null
+  lease_expires_at: Date | null
+  rate_since: Date | null
+  rate_processed: Generated<number>
+  updated_at: CreatedAt
+}
+
 export interface UsersTable {
   id: string
   email: string
@@ -182,6 +201,7 @@ export interface DB {
   streams: StreamsTable
   events: EventsTable
   projection_checkpoints: ProjectionCheckpointsTable
+  projection_versions: ProjectionVersionsTable
   users: UsersTable
   api_tokens: ApiTokensTable
   import_rate_limits: ImportRateLimitsTable

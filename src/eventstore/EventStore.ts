@@ -65,9 +65,34 @@ export interface ReadAllOptions {
   readonly correlationId?: string
   /** Events of any of these correlation ids (imports). */
   readonly correlationIds?: ReadonlyArray<string>
+  readonly streamId?: string
+  /** Events recorded on behalf of this user (metadata). */
+  readonly userId?: string
+  /** Events whose data names this list (`listId`). */
+  readonly listId?: string
+  /** Recorded at or after / at or before (the recording transaction's start), to the millisecond. */
+  readonly recordedFrom?: Date
+  readonly recordedTo?: Date
+  /** Events of any of these types: each read in its index's order, then merged. */
   readonly types?: ReadonlyArray<string>
   readonly limit?: number
 }
+
+/**
+ * Committed events that snapshot `to` sees and snapshot `from` does not — what committed between
+ * two moments, late commits included — in position order, after `afterPosition`. Snapshots are
+ * `pg_current_snapshot()` values as text; EMPTY_SNAPSHOT sees nothing.
+ */
+export interface ReadBetweenOptions {
+  readonly from: string
+  readonly to: string
+  readonly types?: ReadonlyArray<string>
+  readonly afterPosition?: number
+  readonly limit?: number
+}
+
+/** A snapshot that sees no transaction: `from` for a read of everything. */
+export const EMPTY_SNAPSHOT = "1:1:"
 
 export interface ReadCommittedOptions {
   readonly afterPosition?: number
@@ -115,6 +140,8 @@ export class EventStore extends Context.Service<EventStore, {
     readonly events: ReadonlyArray<RecordedEvent>
     readonly checkpoint: Checkpoint
   }, SqlError>
+  /** The checkpoint of the event at `position` (a reader passed it), if there is one. */
+  checkpointAt(position: number): Effect.Effect<Checkpoint | undefined, SqlError>
   /** Where a tailing reader starting now would begin: the last event it may read (startOfTime when none). */
   readonly head: Effect.Effect<Checkpoint, SqlError>
   /** One event by id, if stored. */
@@ -127,6 +154,12 @@ export class EventStore extends Context.Service<EventStore, {
    * audit reads and rebuilds, not for tailing.
    */
   readCommitted(options?: ReadCommittedOptions): Effect.Effect<ReadonlyArray<RecordedEvent>, SqlError>
+  /** The current statement's snapshot (`pg_current_snapshot()` as text), for {@link ReadBetweenOptions}. */
+  readonly snapshot: Effect.Effect<string, SqlError>
+  /** Events committed between two snapshots (see {@link ReadBetweenOptions}). For rebuilds. */
+  readBetween(options: ReadBetweenOptions): Effect.Effect<ReadonlyArray<RecordedEvent>, SqlError>
+  /** How many events {@link readBetween} would return without a limit. */
+  countBetween(options: ReadBetweenOptions): Effect.Effect<number, SqlError>
 }>()("app/eventstore/EventStore") {
   static readonly layer = (options: { readonly inline?: ReadonlyArray<Projection>; readonly codec?: EventCodec } = {}) =>
     Layer.effect(EventStore, Effect.map(Database, (db) => makeEventStore(db, options)))
@@ -148,6 +181,10 @@ interface EventRow {
 /** The columns an append learns from the database. */
 type InsertedRow = Pick<EventRow, "position" | "transaction_id" | "event_id" | "version" | "recorded_at">
 
+/**
+ * Every column of an event row. `transaction_id` leaves as text: an ORDER BY must name
+ * `events.transaction_id` (the xid8), since a bare name means this text and sorts 1000 before 999.
+ */
 const eventColumns = sql.raw(
   "position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, type, schema_version, data, metadata, recorded_at"
 )
@@ -326,20 +363,35 @@ export const makeEventStore = (
 
   const readAll = Effect.fn("EventStore.readAll")(function*(options: ReadAllOptions = {}) {
     const after = options.after ?? startOfTime
-    const filters = [
+    const limit = options.limit ?? 1000
+    const filters = sql.join([
       options.category !== undefined ? sql`and category = ${options.category}` : sql``,
       options.correlationId !== undefined ? sql`and correlation_id = ${options.correlationId}` : sql``,
       options.correlationIds !== undefined ? sql`and correlation_id = any(${textArray(options.correlationIds)})` : sql``,
-      typesFilter(options.types)
-    ]
-    const { rows } = yield* db.query((q) =>
-      sql<EventRow>`select ${eventColumns} from events
+      options.streamId !== undefined ? sql`and stream_id = ${options.streamId}` : sql``,
+      options.userId !== undefined ? sql`and user_id = ${options.userId}` : sql``,
+      options.listId !== undefined ? sql`and (data ->> 'listId') = ${options.listId}` : sql``,
+      options.recordedFrom !== undefined ? sql`and recorded_at >= ${options.recordedFrom.toISOString()}::timestamptz` : sql``,
+      // Times compare to the millisecond, as they leave the store (Date): `to` an event's time includes it.
+      options.recordedTo !== undefined
+        ? sql`and recorded_at < ${options.recordedTo.toISOString()}::timestamptz + interval '1 millisecond'`
+        : sql``
+    ], sql` `)
+    const page = (type: string | undefined) =>
+      sql`select ${eventColumns} from events
         where (transaction_id, position) > (${after.transactionId}::text::xid8, ${after.position}::bigint)
           and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          ${sql.join(filters, sql` `)}
-        order by transaction_id, position
-        limit ${options.limit ?? 1000}::int`.execute(q)
-    )
+          ${type !== undefined ? sql`and type = ${type}` : sql``}
+          ${filters}
+        order by events.transaction_id, events.position
+        limit ${limit}::int`
+    const types = options.types === undefined ? undefined : [...new Set(options.types)]
+    if (types?.length === 0) return { events: [], checkpoint: after }
+    // Several types: each an ordered scan of its own index, merged (an IN list would be sorted whole).
+    const statement = types === undefined || types.length === 1 ? page(types?.[0]) : sql`select * from (${
+      sql.join(types.map((type) => sql`(${page(type)})`), sql` union all `)
+    }) e order by transaction_id::xid8, position limit ${limit}::int`
+    const { rows } = yield* db.query((q) => sql<EventRow>`${statement}`.execute(q))
     const events = yield* decodeRows(rows)
     const last = events[events.length - 1]
     return { events, checkpoint: last ? { transactionId: last.transactionId, position: last.position } : after }
@@ -348,10 +400,16 @@ export const makeEventStore = (
   const head = db.query((q) =>
     sql<{ transaction_id: string; position: number }>`select transaction_id::text as transaction_id, position from events
       where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-      order by transaction_id desc, position desc limit 1`.execute(q)
+      order by events.transaction_id desc, events.position desc limit 1`.execute(q)
   ).pipe(Effect.map(({ rows }): Checkpoint =>
     rows[0] ? { transactionId: rows[0].transaction_id, position: Number(rows[0].position) } : startOfTime
   ))
+
+  const checkpointAt = (position: number) =>
+    db.query((q) =>
+      sql<{ transaction_id: string }>`select transaction_id::text as transaction_id from events where position = ${position}::bigint`
+        .execute(q)
+    ).pipe(Effect.map(({ rows }) => rows[0] ? { transactionId: rows[0].transaction_id, position } : undefined))
 
   const readEvents = (eventIds: ReadonlyArray<string>) =>
     db.query((q) =>
@@ -372,7 +430,42 @@ export const makeEventStore = (
         order by position limit ${options.limit ?? 1_000_000}::int`.execute(q)
     ).pipe(Effect.flatMap(({ rows }) => decodeRows(rows)))
 
-  return EventStore.of({ append, readStream, streamVersion, readAll, head, readEvent, readEvents, readCommitted })
+  const snapshot = db.query((q) => sql<{ snapshot: string }>`select pg_current_snapshot()::text as snapshot`.execute(q))
+    .pipe(Effect.map(({ rows }) => rows[0]!.snapshot))
+
+  /** Rows `to` sees and `from` does not; the range conditions let an index find them. */
+  const between = (options: ReadBetweenOptions) =>
+    sql`position > ${options.afterPosition ?? 0}::bigint
+      and transaction_id >= pg_snapshot_xmin(${options.from}::text::pg_snapshot)
+      and transaction_id < pg_snapshot_xmax(${options.to}::text::pg_snapshot)
+      and pg_visible_in_snapshot(transaction_id, ${options.to}::text::pg_snapshot)
+      and not pg_visible_in_snapshot(transaction_id, ${options.from}::text::pg_snapshot)
+      ${typesFilter(options.types)}`
+
+  const readBetween = (options: ReadBetweenOptions) =>
+    db.query((q) =>
+      sql<EventRow>`select ${eventColumns} from events where ${between(options)}
+        order by position limit ${options.limit ?? 1000}::int`.execute(q)
+    ).pipe(Effect.flatMap(({ rows }) => decodeRows(rows)))
+
+  const countBetween = (options: ReadBetweenOptions) =>
+    db.query((q) => sql<{ n: number }>`select count(*)::int as n from events where ${between(options)}`.execute(q))
+      .pipe(Effect.map(({ rows }) => Number(rows[0]!.n)))
+
+  return EventStore.of({
+    append,
+    readStream,
+    streamVersion,
+    readAll,
+    checkpointAt,
+    head,
+    readEvent,
+    readEvents,
+    readCommitted,
+    snapshot,
+    readBetween,
+    countBetween
+  })
 }
 
 const typesFilter = (types: ReadonlyArray<string> | undefined) =>

@@ -21,7 +21,8 @@ import {
   TooManyRequests,
   UnprocessableEntity
 } from "./errors.ts"
-import { AdminAuthorization, Authorization } from "./Security.ts"
+import { parseAsOf } from "../support/asOf.ts"
+import { AdminAuthorization, Authorization, SupportAuthorization } from "./Security.ts"
 
 // --- shared shapes ---
 
@@ -239,6 +240,82 @@ export const Credits = Schema.Struct({
   available: Schema.Int.annotate({ description: "balance - reserved; what the next import can use." })
 })
 
+// --- support ---
+
+/** An ISO 8601 date-time (a date alone is its midnight UTC). */
+const IsoDateTime = Schema.String.annotate({ format: "date-time" }).check(Schema.makeFilter((text: string) =>
+  parseAsOf(text)?._tag === "Time" ? undefined : "must be an ISO 8601 date-time, e.g. 2025-01-31T12:00:00Z"
+))
+
+export const SupportEventsQuery = {
+  runId: Schema.optionalKey(RunId),
+  userId: Schema.optionalKey(Uuid),
+  listId: Schema.optionalKey(Uuid),
+  streamId: Schema.optionalKey(Schema.String),
+  type: Schema.optionalKey(Schema.Array(Schema.String)),
+  from: Schema.optionalKey(IsoDateTime),
+  to: Schema.optionalKey(IsoDateTime),
+  after: Schema.optionalKey(Schema.String.annotate({ description: "Opaque position to continue after." })),
+  limit: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(1), Schema.isLessThanOrEqualTo(1000)).annotate({ default: 100 })
+  )
+}
+
+export const LogEvent = Schema.Struct({
+  position: Schema.String.annotate({ description: "The event's place in the log: an `after` for /api/support/events, an `asOf` for rows." }),
+  eventId: Schema.String,
+  streamId: Schema.String,
+  version: Schema.Int,
+  type: Schema.String,
+  data: Schema.Record(Schema.String, Schema.Unknown),
+  metadata: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  recordedAt: DateTimeString
+})
+
+export const SupportEvents = Schema.Struct({
+  events: Schema.Array(LogEvent),
+  next: Schema.NullOr(Schema.String).annotate({ description: "Pass as after for the next page; null at the end of the log." })
+})
+
+export const ImportTimeline = Schema.Struct({
+  userId: Uuid,
+  import: ImportStatus,
+  timeline: Schema.Array(Schema.Struct({
+    at: DateTimeString,
+    type: Schema.String,
+    page: Schema.NullOr(Schema.Int),
+    summary: Schema.String.annotate({ examples: ["page 3: 25 fetched (2,500 available)"] })
+  })).annotate({
+    description: "One entry per recorded step (request, reservation, each page's fetch, dedupe and persist, charges, cancel, refund, end), oldest first."
+  })
+})
+
+export const ProjectionStates = Schema.Struct({
+  projections: Schema.Array(Schema.Struct({
+    name: Schema.String,
+    version: Schema.Int.annotate({ description: "Generation of its tables; a rebuild writes the next one." }),
+    status: Schema.Literals(["live", "rebuilding"]),
+    lag: Schema.Int.annotate({ description: "Events of the log this projection has not applied yet." }),
+    rebuild: Schema.NullOr(Schema.Struct({
+      version: Schema.Int,
+      processed: Schema.Int,
+      total: Schema.Int,
+      eventsPerSecond: Schema.Finite
+    }))
+  }))
+})
+
+export const RebuildStarted = Schema.Struct({ name: Schema.String, version: Schema.Int }).pipe(HttpApiSchema.status(202))
+
+export const RowsAsOfQuery = {
+  asOf: Schema.String.check(Schema.makeFilter((text: string) =>
+    parseAsOf(text) === undefined ? "must be an ISO 8601 time or a position from /api/support/events" : undefined
+  )).annotate({ description: "An ISO 8601 time, or a position from /api/support/events." }),
+  ...ListRowsQuery
+}
+
+export const RowsAsOf = Schema.Struct({ rows: Schema.Array(Lead), total: Schema.Int, asOf: Schema.String })
+
 // --- groups ---
 
 export class ImportsGroup extends HttpApiGroup.make("imports")
@@ -351,6 +428,54 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   .middleware(AdminAuthorization)
 {}
 
+export class SupportGroup extends HttpApiGroup.make("support")
+  .add(
+    HttpApiEndpoint.get("supportEvents", "/api/support/events", {
+      query: SupportEventsQuery,
+      success: SupportEvents,
+      error: [BadRequest]
+    }).annotate(OpenApi.Summary, "Query the event log (support)")
+      .annotate(
+        OpenApi.Description,
+        "Events in log order, filtered by any combination of the query parameters; page with after = the previous answer's next. Requires the SUPPORT_TOKEN. The log order is the order events became visible to readers (by transaction, then position), so a reader that pages with after — or follows the log — gets every event exactly once, even one whose transaction committed late."
+      )
+      .annotate(OpenApi.Transform, documentQueryAsDecoded({
+        type: Schema.String.annotate({ description: "Event type; repeat or comma-separate for several." }),
+        from: IsoDateTime,
+        to: IsoDateTime,
+        limit: SupportEventsQuery.limit
+      })),
+    HttpApiEndpoint.get("supportImport", "/api/support/imports/:runId", {
+      params: RunIdParams,
+      success: ImportTimeline,
+      error: [BadRequest, NotFound]
+    }).annotate(OpenApi.Summary, "One import's timeline for support — any user's import"),
+    HttpApiEndpoint.get("supportProjections", "/api/support/projections", { success: ProjectionStates })
+      .annotate(OpenApi.Summary, "Every projection's state (support)"),
+    HttpApiEndpoint.post("rebuildProjection", "/api/support/projections/:name/rebuild", {
+      params: { name: Schema.String },
+      success: RebuildStarted,
+      error: [NotFound, Conflict]
+    }).annotate(OpenApi.Summary, "Rebuild a projection from the first event, while the current version keeps serving")
+      .annotate(
+        OpenApi.Description,
+        "Replays the whole log into the next version of the projection's tables, catches up with the events appended meanwhile, then switches readers atomically. Reads are never interrupted and no event is lost. Asking while a rebuild of it runs answers 409."
+      ),
+    HttpApiEndpoint.get("rowsAsOf", "/api/support/lists/:listId/rows", {
+      params: ListParams,
+      query: RowsAsOfQuery,
+      success: RowsAsOf,
+      error: [BadRequest, NotFound]
+    }).annotate(OpenApi.Summary, "A list's rows as they were at a point in time or in the log (support)")
+      .annotate(
+        OpenApi.Description,
+        "Computed from the list's events up to asOf, not read from the projection: a prefix of today's rows, in the same order. A time takes every batch of rows recorded before the first one recorded after it."
+      )
+      .annotate(OpenApi.Transform, documentQueryAsDecoded(RowsAsOfQuery))
+  )
+  .middleware(SupportAuthorization)
+{}
+
 /** Turns request decoding failures into 400 VALIDATION_FAILED / INVALID_JSON bodies (server.ts). */
 export class ValidationErrors extends HttpApiMiddleware.Service<ValidationErrors>()("app/http/ValidationErrors", {
   error: BadRequest
@@ -360,6 +485,7 @@ export class Api extends HttpApi.make("sales-nav-import")
   .add(ImportsGroup)
   .add(ListsGroup)
   .add(AdminGroup)
+  .add(SupportGroup)
   .middleware(ValidationErrors)
   // Report every offending field, and reject unknown ones (the contract's additionalProperties: false).
   .annotate(HttpApi.PayloadParseOptions, { errors: "all", onExcessProperty: "error" })

@@ -1,5 +1,6 @@
 /**
- * Who is calling: user API tokens for the API, ADMIN_TOKEN for the admin paths.
+ * Who is calling: user API tokens for the API, ADMIN_TOKEN for the admin paths, SUPPORT_TOKEN
+ * for the support paths.
  * Definitions only (shared with clients); the implementations are in server.ts.
  */
 import { Context } from "effect"
@@ -21,5 +22,10 @@ export class Authorization extends HttpApiMiddleware.Service<Authorization, { pr
 
 export class AdminAuthorization extends HttpApiMiddleware.Service<AdminAuthorization>()(
   "app/http/AdminAuthorization",
+  { security: { bearer: HttpApiSecurity.bearer }, error: Unauthorized }
+) {}
+
+export class SupportAuthorization extends HttpApiMiddleware.Service<SupportAuthorization>()(
+  "app/http/SupportAuthorization",
   { security: { bearer: HttpApiSecurity.bearer }, error: Unauthorized }
 ) {}

@@ -1,13 +1,13 @@
 /**
  * Who may call: user API tokens (revocable, looked up by hash) for the user API, ADMIN_TOKEN
- * for the admin paths, compared in constant time. The middleware definitions are in
+ * for the admin paths and SUPPORT_TOKEN for the support paths, compared in constant time. The middleware definitions are in
  * Security.ts (shared with clients); these are their implementations.
  */
 import { Config, Effect, Layer, Option, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { Accounts } from "../accounts/Accounts.ts"
 import { apiError, Unauthorized } from "./errors.ts"
-import { AdminAuthorization, Authorization, CurrentUser } from "./Security.ts"
+import { AdminAuthorization, Authorization, CurrentUser, SupportAuthorization } from "./Security.ts"
 
 export const unauthorized = (message: string) => apiError(Unauthorized, "UNAUTHORIZED", message)
 
@@ -33,18 +33,26 @@ export const AuthorizationLive = Layer.effect(
 export const sameSecret = (given: string, expected: string): boolean =>
   timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest())
 
+/** The bearer check of a staff API whose token is the setting `variable` (unset or empty: the API is off). */
+const staffToken = (variable: string, api: string) =>
+  Effect.map(Config.option(Config.Redacted(variable)), (configured) => {
+    const expected = Option.filter(Option.map(configured, Redacted.value), (t) => t !== "")
+    return <A, E, R>(httpEffect: Effect.Effect<A, E, R>, credential: Redacted.Redacted<string>) =>
+      Option.isNone(expected)
+        ? Effect.fail(unauthorized(`The ${api} API is disabled: ${variable} is not set`))
+        : sameSecret(Redacted.value(credential), expected.value)
+        ? httpEffect
+        : Effect.fail(unauthorized(`Missing or wrong ${api} token`))
+  })
+
 export const AdminAuthorizationLive = Layer.effect(
   AdminAuthorization,
-  Effect.gen(function*() {
-    const adminToken = yield* Config.option(Config.Redacted("ADMIN_TOKEN"))
-    const expected = Option.filter(Option.map(adminToken, Redacted.value), (t) => t !== "")
-    return AdminAuthorization.of({
-      bearer: (httpEffect, { credential }) =>
-        Option.isNone(expected)
-          ? Effect.fail(unauthorized("The admin API is disabled: ADMIN_TOKEN is not set"))
-          : sameSecret(Redacted.value(credential), expected.value)
-          ? httpEffect
-          : Effect.fail(unauthorized("Missing or wrong admin token"))
-    })
-  })
+  Effect.map(staffToken("ADMIN_TOKEN", "admin"), (check) =>
+    AdminAuthorization.of({ bearer: (httpEffect, { credential }) => check(httpEffect, credential) }))
+)
+
+export const SupportAuthorizationLive = Layer.effect(
+  SupportAuthorization,
+  Effect.map(staffToken("SUPPORT_TOKEN", "support"), (check) =>
+    SupportAuthorization.of({ bearer: (httpEffect, { credential }) => check(httpEffect, credential) }))
 )

@@ -7,11 +7,12 @@ import { Layer } from "effect"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { ConsoleRoutes } from "../console/routes.ts"
 import { Api } from "./Api.ts"
-import { AdminAuthorizationLive, AuthorizationLive } from "./authorization.ts"
+import { AdminAuthorizationLive, AuthorizationLive, SupportAuthorizationLive } from "./authorization.ts"
 import { ErrorEdges } from "./errorEdges.ts"
 import { AdminHandlers } from "./handlers/admin.ts"
 import { ImportsHandlers } from "./handlers/imports.ts"
 import { ListsHandlers } from "./handlers/lists.ts"
+import { SupportHandlers } from "./handlers/support.ts"
 import { ValidationErrorsLive } from "./validation.ts"
 
 export { MAX_BODY_BYTES } from "./errorEdges.ts"
@@ -24,6 +25,6 @@ export const HttpApp = Layer.mergeAll(
   ConsoleRoutes,
   ErrorEdges
 ).pipe(
-  Layer.provide([ImportsHandlers, ListsHandlers, AdminHandlers]),
-  Layer.provide([AuthorizationLive, AdminAuthorizationLive, ValidationErrorsLive])
+  Layer.provide([ImportsHandlers, ListsHandlers, AdminHandlers, SupportHandlers]),
+  Layer.provide([AuthorizationLive, AdminAuthorizationLive, SupportAuthorizationLive, ValidationErrorsLive])
 )

@@ -11,6 +11,7 @@ import { TestDatabase } from "./db.ts"
 import { platform, stubApi } from "./trigger-stub.ts"
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789"
+export const SUPPORT_TOKEN = "test-support-token-9876543210"
 
 /**
  * Everything an e2e test can reach: the server, the services, the database. The reconciler's
@@ -26,6 +27,7 @@ export const TestApp = (
     Layer.provideMerge(options.database ?? TestDatabase({ max: options.maxConnections ?? 10 })),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({
       ADMIN_TOKEN,
+      SUPPORT_TOKEN,
       FAKE_PAGE_LATENCY_MS: "0",
       RECONCILE_INTERVAL_MS: "0",
       // The limiter runs on every POST, but tests that fire bursts are not its subject.

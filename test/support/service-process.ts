@@ -29,6 +29,8 @@ export const startService = (env: Record<string, string>, output: Array<string>)
 /** A JSON client of the service on `port`. */
 export const api = (port: number) => async (method: string, path: string, token?: string, json?: unknown) => {
   const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    // A service that stops answering fails the call (and the test says where) instead of hanging it.
+    signal: AbortSignal.timeout(30_000),
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(json ? { "content-type": "application/json" } : {}) },
     ...(json ? { body: JSON.stringify(json) } : {})

@@ -1,0 +1,116 @@
+/**
+ * The tables of a projection's generations. The live generation sits where the code names
+ * its tables (`lists`, found through the search path), so readers and the inline writers
+ * never need to know a version. A rebuild writes the next generation in a schema of its own,
+ * `projection_<name>_v<n>`, with the same columns, defaults, constraints and index names;
+ * the switch drops the live tables and moves the new ones in, in one transaction.
+ */
+import { Effect } from "effect"
+import { sql } from "kysely"
+import type { Database } from "../db/Database.ts"
+
+/** The schema a rebuild writes generation `version` of `projection` in. */
+export const generationSchema = (projection: string, version: number): string =>
+  `projection_${projection.toLowerCase().replace(/[^a-z0-9]+/g, "_")}_v${version}`
+
+/**
+ * An index definition as `pg_get_indexdef` prints it, moved from table `from` to table `to`
+ * (both schema-qualified as PostgreSQL prints them). Undefined when it is not of that table.
+ */
+export const retargetIndex = (definition: string, from: string, to: string): string | undefined => {
+  for (const on of [` ON ${from} USING `, ` ON ONLY ${from} USING `]) {
+    const at = definition.indexOf(on)
+    if (at > 0) return `${definition.slice(0, at)}${on.replace(from, to)}${definition.slice(at + on.length)}`
+  }
+  return undefined
+}
+
+/** The schema of the table that `table` names for this connection (the live generation). */
+const liveSchemaOf = (db: Database["Service"], table: string) =>
+  db.query((q) =>
+    sql<{ schema: string }>`select n.nspname as schema from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.oid = to_regclass(quote_ident(${table}))`.execute(q)
+  ).pipe(Effect.flatMap(({ rows }) =>
+    rows[0] ? Effect.succeed(rows[0].schema) : Effect.die(new Error(`projection table ${table} does not exist`))
+  ))
+
+/** Where each table of a projection lives now: `[table, schema]`. */
+export const liveTables = (db: Database["Service"], tables: ReadonlyArray<string>) =>
+  Effect.forEach(tables, (table) => Effect.map(liveSchemaOf(db, table), (schema) => [table, schema] as const))
+
+/**
+ * Creates empty copies of the live tables in `schema` (dropped first if a crash left it):
+ * columns, defaults, identity, checks, and every index and key under its own name.
+ */
+export const createGeneration = (db: Database["Service"], schema: string, tables: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    yield* db.query((q) => sql`drop schema if exists ${sql.id(schema)} cascade`.execute(q))
+    yield* db.query((q) => sql`create schema ${sql.id(schema)}`.execute(q))
+    for (const [table, live] of yield* liveTables(db, tables)) {
+      yield* db.query((q) =>
+        sql`create table ${sql.id(schema, table)} (like ${sql.id(live, table)} including all excluding indexes)`.execute(q)
+      )
+      const { rows } = yield* db.query((q) =>
+        sql<{ constraint: string | null; definition: string; qualified: string; target: string }>`
+          select c.conname as constraint,
+                 coalesce(pg_get_constraintdef(c.oid), pg_get_indexdef(i.indexrelid)) as definition,
+                 quote_ident(${live}) || '.' || quote_ident(${table}) as qualified,
+                 quote_ident(${schema}) || '.' || quote_ident(${table}) as target
+          from pg_index i left join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
+          where i.indrelid = to_regclass(quote_ident(${live}) || '.' || quote_ident(${table}))
+          order by i.indexrelid`.execute(q)
+      )
+      for (const { constraint, definition, qualified, target } of rows) {
+        if (constraint !== null) {
+          // A key (primary, unique, exclusion): the constraint, which brings its index, by name.
+          yield* db.query((q) =>
+            sql`alter table ${sql.id(schema, table)} add constraint ${sql.id(constraint)} ${sql.raw(definition)}`.execute(q)
+          )
+          continue
+        }
+        const moved = retargetIndex(definition, qualified, target)
+        if (moved === undefined) return yield* Effect.die(new Error(`cannot copy index of ${qualified}: ${definition}`))
+        yield* db.query((q) => sql.raw(moved).execute(q))
+      }
+    }
+  })
+
+/** Whether every table of the generation in `schema` exists (a crash never leaves it half made, a person might). */
+export const generationReady = (db: Database["Service"], schema: string, tables: ReadonlyArray<string>) =>
+  db.query((q) =>
+    sql<{ missing: number }>`select count(*)::int as missing from jsonb_array_elements_text(${JSON.stringify(tables)}::text::jsonb) t
+      where to_regclass(quote_ident(${schema}) || '.' || quote_ident(t)) is null`.execute(q)
+  ).pipe(Effect.map(({ rows }) => rows[0]!.missing === 0))
+
+/**
+ * For the rest of the transaction, unqualified table names find the generation in `schema` first.
+ * Only once {@link generationReady}: a missing table would be found in the live generation instead.
+ */
+export const writeInto = (db: Database["Service"], schema: string) =>
+  db.query((q) =>
+    sql`select set_config('search_path', quote_ident(${schema}) || ', ' || current_setting('search_path'), true)`.execute(q)
+  )
+
+/**
+ * Takes the live tables for the rest of the transaction: every transaction that has read or
+ * written them has ended, and every other waits. Gives up after `timeoutMs` (SQLSTATE 55P03)
+ * instead of waiting behind a long reader — or in a cycle with one.
+ */
+export const lockLive = (db: Database["Service"], live: ReadonlyArray<readonly [string, string]>, timeoutMs: number) =>
+  Effect.gen(function*() {
+    yield* db.query((q) => sql`select set_config('lock_timeout', ${`${timeoutMs}ms`}, true)`.execute(q))
+    yield* db.query((q) =>
+      sql`lock table ${sql.join(live.map(([table, schema]) => sql.id(schema, table)))} in access exclusive mode`.execute(q)
+    )
+    yield* db.query((q) => sql`select set_config('lock_timeout', '0', true)`.execute(q))
+  })
+
+/** Drops the live tables and moves the generation in `schema` in their place; drops the schema. */
+export const switchTo = (db: Database["Service"], schema: string, live: ReadonlyArray<readonly [string, string]>) =>
+  Effect.gen(function*() {
+    for (const [table, liveSchema] of live) {
+      yield* db.query((q) => sql`drop table ${sql.id(liveSchema, table)}`.execute(q))
+      yield* db.query((q) => sql`alter table ${sql.id(schema, table)} set schema ${sql.id(liveSchema)}`.execute(q))
+    }
+    yield* db.query((q) => sql`drop schema ${sql.id(schema)}`.execute(q))
+  })
