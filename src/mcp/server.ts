@@ -18,7 +18,7 @@ import { CurrentUser } from "../http/Security.ts"
 import { Imports } from "../imports/Imports.ts"
 import { SERVER_INSTRUCTIONS, TIMELINE_DESCRIPTION } from "./guidance.ts"
 import { SalesNavToolsLive } from "./handlers.ts"
-import { timeline } from "./timeline.ts"
+import { timelineText } from "../imports/timeline.ts"
 import { SalesNavTools } from "./tools.ts"
 
 export const MCP_PATH = "/mcp"
@@ -54,7 +54,7 @@ const ImportTimeline = Layer.unwrap(Effect.gen(function*() {
         const user = yield* CurrentUser
         const row = yield* imports.findByRunId(user.id, runId).pipe(Effect.orDie)
         if (Option.isNone(row)) return yield* Effect.fail(new Error(`${importNotFound.code}: ${importNotFound.error}`))
-        return timeline(yield* imports.events(row.value.import_id).pipe(Effect.orDie))
+        return timelineText(yield* imports.events(row.value.import_id).pipe(Effect.orDie))
       })
   })
 }))

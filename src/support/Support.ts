@@ -14,7 +14,7 @@ import type { RebuildRunning } from "../eventstore/rebuild.ts"
 import type { ImportRow } from "../imports/Imports.ts"
 import type { ListRow } from "../lists/Lists.ts"
 import type { AsOf } from "./asOf.ts"
-import { type TimelineEntry, timelineEntry } from "./timeline.ts"
+import { type TimelineEntry, timelineEntry } from "../imports/timeline.ts"
 
 export interface EventQuery {
   readonly runId?: string | undefined

@@ -102,9 +102,9 @@ layer(TestApp(), { excludeTestServices: true })("MCP over Streamable HTTP", (it)
       const timeline = yield* Effect.promise(() => agent.mcp.readResource({ uri: `sales-nav-import://imports/${runId}/timeline` }))
       const text = (timeline.contents[0] as { text: string }).text
       expect(text.split("\n")[0]).toContain('ListCreated: list "From the agent" created')
-      expect(text).toContain("ImportRequested: asked for 60 leads")
+      expect(text).toContain("ImportRequested: requested: up to 60 leads")
       expect(text).toContain("CreditsReserved: 60 credits reserved")
-      expect(text.split("\n").at(-1)).toContain("ImportCompleted: completed (cap_reached): 60 leads imported, 60 charged, 0 refunded")
+      expect(text.split("\n").at(-1)).toContain("ImportCompleted: completed, cap reached: 60 leads imported, 60 credits charged, 0 refunded")
     }))
 
   it.effect("the same call again answers the same runId and reserves once; a new key starts a deliberate second import", () =>

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import * as E from "../../events/index.ts"
-import { timelineEntry } from "../../src/support/timeline.ts"
+import { timelineEntry } from "../../src/imports/timeline.ts"
 import { domainEvent } from "../support/arbitraries.ts"
 
 const at = new Date("2025-03-01T10:00:00Z")

@@ -1,7 +1,7 @@
 /** `support events`: the event log, filtered, as a table or JSON lines; `--follow` tails it. */
 import { Result } from "effect"
 import { eventCodec, schemaVersions } from "../../../events/index.ts"
-import { timelineEntry } from "../../support/timeline.ts"
+import { timelineEntry } from "../../imports/timeline.ts"
 import { type Command, whole } from "./command.ts"
 import { table } from "./format.ts"
 

@@ -1,8 +1,10 @@
 /**
- * An import's story for support staff: one line per recorded step, in words, without the
- * leads themselves (the whole trail of a 100-page import is ~2 MB; its timeline a few KB).
+ * An import's story in words: one entry per recorded step, without the leads themselves (the
+ * whole trail of a 100-page import is ~2 MB; its timeline a few KB). Support staff read it from
+ * the support API and the CLI, agents as an MCP resource.
  */
 import type { DomainEvent, ImportOutcome } from "../../events/index.ts"
+import type { RecordedEvent } from "../eventstore/EventStore.ts"
 
 export interface TimelineEntry {
   readonly at: Date
@@ -88,3 +90,10 @@ export const timelineEntry = (event: DomainEvent, recordedAt: Date): TimelineEnt
     }
   }
 }
+
+/** The timeline as text: `<recordedAt> <type>: <summary>`, one line per event in the order recorded (line breaks in its text become spaces). */
+export const timelineText = (events: ReadonlyArray<RecordedEvent>): string =>
+  events.map((e) => {
+    const entry = timelineEntry(e.event, e.recordedAt)
+    return `${entry.at.toISOString()} ${entry.type}: ${entry.summary.replace(/[\r\n\u2028\u2029]+/g, " ")}`
+  }).join("\n")
