@@ -1,13 +1,12 @@
 /** Handlers of the imports group: start, list, status, live stream, cancel, audit log — a call into Imports each. */
 import { Config, Effect, Option } from "effect"
 import { HttpApiBuilder, HttpApiSchema } from "effect/http-api"
-import { eventCodec } from "../../../events/index.ts"
 import { Imports } from "../../imports/Imports.ts"
 import { Api } from "../Api.ts"
 import { CurrentUser } from "../Security.ts"
 import { CANCEL_IMPORT_FAILURES, cancelImportError, START_IMPORT_FAILURES, startImportError } from "./importErrors.ts"
 import { importEventStream } from "./importStream.ts"
-import { importNotFound, toImportStatus } from "./responses.ts"
+import { importNotFound, toAuditEvent, toImportStatus } from "./responses.ts"
 
 export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(function*(handlers) {
   const imports = yield* Imports
@@ -68,16 +67,7 @@ export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(fu
         const row = yield* callersImport(params.runId)
         const events = yield* imports.events(row.import_id).pipe(Effect.orDie)
         return {
-          events: events.map((e) => ({
-            eventId: e.eventId,
-            streamId: e.streamId,
-            version: e.version,
-            type: e.type,
-            // The event as stored: the codec's encoding, the one way events leave the store.
-            data: eventCodec.encode(e.event).data,
-            metadata: { ...e.metadata },
-            recordedAt: e.recordedAt.toISOString()
-          }))
+          events: events.map(toAuditEvent)
         }
       }))
 }))

@@ -6,7 +6,7 @@ import { Credits } from "../../credits/Credits.ts"
 import { Lists } from "../../lists/Lists.ts"
 import { Api } from "../Api.ts"
 import { CurrentUser } from "../Security.ts"
-import { iso, listForbidden } from "./responses.ts"
+import { iso, listForbidden, toLead } from "./responses.ts"
 
 export const ListsHandlers = HttpApiBuilder.group(Api, "lists", Effect.fn(function*(handlers) {
   const accounts = yield* Accounts
@@ -47,16 +47,7 @@ export const ListsHandlers = HttpApiBuilder.group(Api, "lists", Effect.fn(functi
         const rows = yield* lists.rows(params.listId, { limit, offset }).pipe(Effect.orDie)
         const total = list.rowCount
         return {
-          rows: rows.map((r) => ({
-            id: r.id,
-            listId: r.listId,
-            linkedinUrl: r.linkedinUrl,
-            salesNavUrl: r.salesNavUrl,
-            profileData: r.profileData,
-            source: "sales_nav" as const,
-            runId: r.runId,
-            addedAt: iso(r.addedAt)
-          })),
+          rows: rows.map(toLead),
           total,
           limit,
           offset,

@@ -1,7 +1,8 @@
-/** What handlers of several groups answer with: the import status and lead bodies, and the shared errors. */
-import { type BatchPersisted, profileOf } from "../../../events/index.ts"
+/** What handlers of several groups answer with: the import status, lead and audit event bodies, and the shared errors. */
+import { type BatchPersisted, eventCodec, profileOf } from "../../../events/index.ts"
 import type { RecordedEvent } from "../../eventstore/EventStore.ts"
 import type { ImportStatus, Lead } from "../Api.ts"
+import type { ListRow } from "../../lists/Lists.ts"
 import { apiError, Forbidden, NotFound } from "../errors.ts"
 import type { ImportRow } from "../../imports/Imports.ts"
 
@@ -46,3 +47,27 @@ export const rowsOf = (recorded: RecordedEvent<BatchPersisted>): ReadonlyArray<t
     runId: recorded.event.runId,
     addedAt: iso(recorded.recordedAt)
   }))
+
+/** A row of the list-rows projection as the API shows a lead. */
+export const toLead = (r: ListRow): typeof Lead.Type => ({
+  id: r.id,
+  listId: r.listId,
+  linkedinUrl: r.linkedinUrl,
+  salesNavUrl: r.salesNavUrl,
+  profileData: r.profileData,
+  source: "sales_nav",
+  runId: r.runId,
+  addedAt: iso(r.addedAt)
+})
+
+/** A recorded event as the audit log and the support API show it. */
+export const toAuditEvent = (e: RecordedEvent) => ({
+  eventId: e.eventId,
+  streamId: e.streamId,
+  version: e.version,
+  type: e.type,
+  // The event as stored: the codec's encoding, the one way events leave the store.
+  data: eventCodec.encode(e.event).data,
+  metadata: { ...e.metadata },
+  recordedAt: e.recordedAt.toISOString()
+})

@@ -1,37 +1,14 @@
 /** Handlers of the support group (SUPPORT_TOKEN): the event log, timelines, projections, rows as of — a call into Support each. */
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { eventCodec } from "../../../events/index.ts"
 import type { RecordedEvent } from "../../eventstore/EventStore.ts"
-import type { ListRow } from "../../lists/Lists.ts"
 import { parseAsOf, showAsOf } from "../../support/asOf.ts"
 import { Support } from "../../support/Support.ts"
-import { Api, type Lead, type LogEvent } from "../Api.ts"
+import { Api, type LogEvent } from "../Api.ts"
 import { apiError, BadRequest, Conflict, NotFound } from "../errors.ts"
-import { iso, toImportStatus } from "./responses.ts"
+import { toAuditEvent, toImportStatus, toLead } from "./responses.ts"
 
-const toLogEvent = (e: RecordedEvent): typeof LogEvent.Type => ({
-  position: String(e.position),
-  eventId: e.eventId,
-  streamId: e.streamId,
-  version: e.version,
-  type: e.type,
-  // The event as stored: the codec's encoding, the one way events leave the store.
-  data: eventCodec.encode(e.event).data,
-  metadata: { ...e.metadata },
-  recordedAt: e.recordedAt.toISOString()
-})
-
-const toLead = (r: ListRow): typeof Lead.Type => ({
-  id: r.id,
-  listId: r.listId,
-  linkedinUrl: r.linkedinUrl,
-  salesNavUrl: r.salesNavUrl,
-  profileData: r.profileData,
-  source: "sales_nav",
-  runId: r.runId,
-  addedAt: iso(r.addedAt)
-})
+const toLogEvent = (e: RecordedEvent): typeof LogEvent.Type => ({ position: String(e.position), ...toAuditEvent(e) })
 
 /** A date-time the query schema has checked. */
 const timeOf = (text: string | undefined): Date | undefined => {
