@@ -244,7 +244,7 @@ export const Credits = Schema.Struct({
 
 /** An ISO 8601 date-time (a date alone is its midnight UTC). */
 const IsoDateTime = Schema.String.annotate({ format: "date-time" }).check(Schema.makeFilter((text: string) =>
-  parseAsOf(text)?._tag === "Time" ? undefined : "must be an ISO 8601 date-time, e.g. 2025-01-31T12:00:00Z"
+  parseAsOf(text)?._tag === "Time" ? undefined : "must be an ISO 8601 date-time of years 0001 to 9999 (UTC), e.g. 2025-01-31T12:00:00Z"
 ))
 
 export const SupportEventsQuery = {
@@ -309,7 +309,7 @@ export const RebuildStarted = Schema.Struct({ name: Schema.String, version: Sche
 
 export const RowsAsOfQuery = {
   asOf: Schema.String.check(Schema.makeFilter((text: string) =>
-    parseAsOf(text) === undefined ? "must be an ISO 8601 time or a position from /api/support/events" : undefined
+    parseAsOf(text) === undefined ? "must be an ISO 8601 time of years 0001 to 9999 (UTC) or a position from /api/support/events" : undefined
   )).annotate({ description: "An ISO 8601 time, or a position from /api/support/events." }),
   ...ListRowsQuery
 }

@@ -27,19 +27,24 @@ const codeForStatus: Record<number, [string, string]> = {
  */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
+/** The error body of a request that met an unreachable database (the MCP tools answer it too). */
+export const SERVICE_UNAVAILABLE = {
+  code: "SERVICE_UNAVAILABLE",
+  error: `The database is unreachable: nothing was changed. Retry in ${UNAVAILABLE_RETRY_AFTER_SECONDS} s.`
+} as const
+
 /**
  * 503 SERVICE_UNAVAILABLE: the request met a database it cannot reach. A transaction cut by the
  * outage rolled back, and nothing is written while the database is away.
  */
 const serviceUnavailable = () =>
-  HttpServerResponse.jsonUnsafe({
-    success: false,
-    code: "SERVICE_UNAVAILABLE",
-    error: `The database is unreachable: nothing was changed. Retry in ${UNAVAILABLE_RETRY_AFTER_SECONDS} s.`
-  }, { status: 503, headers: { "retry-after": String(UNAVAILABLE_RETRY_AFTER_SECONDS) } })
+  HttpServerResponse.jsonUnsafe({ success: false, ...SERVICE_UNAVAILABLE }, {
+    status: 503,
+    headers: { "retry-after": String(UNAVAILABLE_RETRY_AFTER_SECONDS) }
+  })
 
 /** Whether the request failed (or died) because the database could not be reached. */
-const databaseUnavailable = (cause: Cause.Cause<unknown>): boolean =>
+export const databaseUnavailable = (cause: Cause.Cause<unknown>): boolean =>
   cause.reasons.some((r) => (r._tag === "Fail" && isDatabaseUnavailable(r.error)) || (r._tag === "Die" && isDatabaseUnavailable(r.defect)))
 
 const isBodyTooLarge = (defect: unknown): boolean => {

@@ -4,6 +4,7 @@
  * plus the words for the human (summaries.ts). Failures are the contract's errors (toolErrors.ts).
  */
 import { Effect, Option } from "effect"
+import { databaseUnavailable } from "../http/errorEdges.ts"
 import { Accounts } from "../accounts/Accounts.ts"
 import { Credits } from "../credits/Credits.ts"
 import { CANCEL_IMPORT_FAILURES, cancelImportError, START_IMPORT_FAILURES, startImportError } from "../http/handlers/importErrors.ts"
@@ -13,7 +14,7 @@ import { type ImportRow, Imports } from "../imports/Imports.ts"
 import { Lists } from "../lists/Lists.ts"
 import { derivedIdempotencyKey, normalizeImportArguments } from "./importArguments.ts"
 import { accessSummary, cappedAdvice, importStartedSummary, importSummary } from "./summaries.ts"
-import { rateLimitedError, toolError } from "./toolErrors.ts"
+import { rateLimitedError, serviceUnavailableError, type ToolError, toolError } from "./toolErrors.ts"
 import { SalesNavTools } from "./tools.ts"
 
 const withSummary = (row: ImportRow) => {
@@ -23,13 +24,25 @@ const withSummary = (row: ImportRow) => {
 
 const fail = (e: Parameters<typeof toolError>[0]) => Effect.fail(toolError(e))
 
+/**
+ * Every tool, answering SERVICE_UNAVAILABLE (a tool error, as the API answers 503) when it meets an
+ * unreachable database, where the MCP server would say only "internal error". A request that meets
+ * it earlier, at the bearer check, is answered 503 by the HTTP edge.
+ */
+const answeringOutages = <H extends Parameters<typeof SalesNavTools.of>[0]>(handlers: H): H =>
+  Object.fromEntries(Object.entries(handlers).map(([name, handler]) => {
+    const run = handler as (...args: ReadonlyArray<unknown>) => Effect.Effect<unknown, ToolError, unknown>
+    return [name, (...args: ReadonlyArray<unknown>) =>
+      run(...args).pipe(Effect.catchCause((cause) => databaseUnavailable(cause) ? Effect.fail(serviceUnavailableError) : Effect.failCause(cause)))]
+  })) as H
+
 export const SalesNavToolsLive = SalesNavTools.toLayer(Effect.gen(function*() {
   const accounts = yield* Accounts
   const credits = yield* Credits
   const imports = yield* Imports
   const lists = yield* Lists
 
-  return SalesNavTools.of({
+  return SalesNavTools.of(answeringOutages({
     get_sales_nav_access: () =>
       Effect.gen(function*() {
         const user = yield* CurrentUser
@@ -112,5 +125,5 @@ export const SalesNavToolsLive = SalesNavTools.toLayer(Effect.gen(function*() {
         const { balance, reserved, available } = yield* credits.balance(user.id).pipe(Effect.orDie)
         return { balance, reserved, available }
       })
-  })
+  }))
 }))

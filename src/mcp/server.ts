@@ -12,6 +12,7 @@ import { HttpApiBuilder, HttpApiSecurity } from "effect/http-api"
 import { Accounts } from "../accounts/Accounts.ts"
 import { RunId } from "../http/Api.ts"
 import { unauthorized } from "../http/authorization.ts"
+import { databaseUnavailable, SERVICE_UNAVAILABLE } from "../http/errorEdges.ts"
 import { Unauthorized } from "../http/errors.ts"
 import { importNotFound } from "../http/handlers/responses.ts"
 import { CurrentUser } from "../http/Security.ts"
@@ -41,7 +42,8 @@ const McpAuthorization = HttpRouter.middleware<{ provides: CurrentUser }>()(Effe
 
 /**
  * An import's timeline as a resource an agent can read (or attach) by its run id. Another
- * user's run id reads as a missing one, as in the API; the error carries the API's code.
+ * user's run id reads as a missing one, as in the API; the error carries the API's code
+ * (SERVICE_UNAVAILABLE too, when the database is unreachable).
  */
 const ImportTimeline = Layer.unwrap(Effect.gen(function*() {
   const imports = yield* Imports
@@ -55,7 +57,11 @@ const ImportTimeline = Layer.unwrap(Effect.gen(function*() {
         const row = yield* imports.findByRunId(user.id, runId).pipe(Effect.orDie)
         if (Option.isNone(row)) return yield* Effect.fail(new Error(`${importNotFound.code}: ${importNotFound.error}`))
         return timelineText(yield* imports.events(row.value.import_id).pipe(Effect.orDie))
-      })
+      }).pipe(Effect.catchCause((cause) =>
+        databaseUnavailable(cause)
+          ? Effect.fail(new Error(`${SERVICE_UNAVAILABLE.code}: ${SERVICE_UNAVAILABLE.error}`))
+          : Effect.failCause(cause)
+      ))
   })
 }))
 

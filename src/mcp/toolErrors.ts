@@ -4,6 +4,7 @@
  * importErrors.ts is the one mapping) — and, where an agent can act on it, a `hint` that says how.
  */
 import { Schema } from "effect"
+import { SERVICE_UNAVAILABLE } from "../http/errorEdges.ts"
 import { ErrorDetail, TooManyRequests } from "../http/errors.ts"
 import type { ImportRateLimited } from "../imports/ImportRateLimit.ts"
 
@@ -28,7 +29,8 @@ const HINTS: Record<string, string> = {
   IDEMPOTENCY_KEY_REUSED: "That idempotencyKey was used with other arguments: pass a new key to start a new import.",
   IDEMPOTENCY_KEY_IN_USE: "The same call is still being processed: call again in a moment with the same arguments; it answers with the same import.",
   RATE_LIMITED: "Too many imports were started: wait the seconds it says, then call again with the same arguments.",
-  ENQUEUE_FAILED: "Nothing was charged: the same call can be made again in a while."
+  ENQUEUE_FAILED: "Nothing was charged: the same call can be made again in a while.",
+  SERVICE_UNAVAILABLE: "The service's database is unreachable for the moment and nothing was done: call again in a few seconds with the same arguments."
 }
 
 /** The contract's error body (any of the API's error classes), with a hint when there is one. */
@@ -44,3 +46,6 @@ const encodeRateLimited = Schema.encodeSync(TooManyRequests)
 
 /** 429 RATE_LIMITED as the API writes its body. */
 export const rateLimitedError = (e: ImportRateLimited): ToolError => toolError(encodeRateLimited(e).body)
+
+/** The database unreachable, inside a tool: the API's 503 body (SERVICE_UNAVAILABLE), not an internal error. */
+export const serviceUnavailableError: ToolError = toolError(SERVICE_UNAVAILABLE)

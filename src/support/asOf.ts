@@ -1,6 +1,8 @@
 /**
  * A point in the log for "rows as of": a position from the events API (digits), or an
- * ISO 8601 time (a date, or a date and time with an optional zone; no zone is UTC).
+ * ISO 8601 time (a date, or a date and time with an optional zone; no zone is UTC). A time
+ * is one of years 0001 to 9999 in UTC: the database reads the time as its ISO text, and
+ * refuses year 0000 and six-digit years (a zone can carry 0001-01-01 or 9999-12-31 past them).
  */
 
 export type AsOf =
@@ -20,8 +22,14 @@ export const parseAsOf = (text: string): AsOf | undefined => {
   // A time without a zone is UTC (Date would take it as local time).
   const zoned = /T|\s/i.test(trimmed) && !/(?:Z|[+-]\d{2}:?\d{2})$/i.test(trimmed) ? `${trimmed.replace(" ", "T")}Z` : trimmed.replace(" ", "T")
   const time = new Date(zoned)
-  return Number.isNaN(time.getTime()) || !sameCalendarDate(trimmed, zoned, time) ? undefined : { _tag: "Time", time }
+  return Number.isNaN(time.getTime()) || !sameCalendarDate(trimmed, zoned, time) || !(FIRST <= time.getTime() && time.getTime() <= LAST)
+    ? undefined
+    : { _tag: "Time", time }
 }
+
+/** The first and last instants of years 0001 to 9999, UTC. */
+const FIRST = Date.parse("0001-01-01T00:00:00.000Z")
+const LAST = Date.parse("9999-12-31T23:59:59.999Z")
 
 /** Rejects dates Date would roll over (2024-02-30 becomes March 1st). */
 const sameCalendarDate = (text: string, zoned: string, time: Date): boolean => {

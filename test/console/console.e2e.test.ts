@@ -3,7 +3,8 @@
  * a token pasted into the page; an import started from the form whose bar climbs to 100 %,
  * ending with exactly the list's rows; a slow import whose bar and rows move live (fed by its
  * stream) and that is canceled from the page; the whole path done with the keyboard alone; the
- * token's life; and no sideways scroll at 360 px. Every page is also checked for script errors and Content-Security-Policy
+ * token's life; the support view (another user's import by run id, every page of its timeline;
+ * a user's token refused in place); and no sideways scroll at 360 px. Every page is also checked for script errors and Content-Security-Policy
  * violations. Screenshots go to test-artifacts/console/ (not committed).
  */
 import { describe, expect, layer } from "@effect/vitest"
@@ -13,7 +14,7 @@ import type { Page } from "playwright-core"
 import { ARTIFACTS, Browser, newPage, type PageProblems, skipWithoutChromium } from "../support/browser.ts"
 import { makeUser } from "../support/fixtures.ts"
 import { allRows, awaitImport, type ImportStatusBody, startImport } from "../support/imports.ts"
-import { ADMIN_TOKEN, call, client, TestApp } from "../support/server.ts"
+import { ADMIN_TOKEN, call, client, SUPPORT_TOKEN, TestApp } from "../support/server.ts"
 
 const search = (extra: string) => `https://www.linkedin.com/sales/search/people?query=(console-${crypto.randomUUID().slice(0, 8)})${extra}`
 
@@ -264,6 +265,57 @@ describe.skipIf(skipWithoutChromium)("the console in headless Chromium", () => {
         yield* textBecomes(page, "token-error", "The service no longer accepts your token (it may have been revoked): paste a valid one.")
         expect(yield* call(() => page.locator("#signed-in").isHidden())).toBe(true)
         expect(yield* call(() => page.evaluate(() => sessionStorage.getItem("sni.token")))).toBeNull()
+        yield* expectNoProblems(problems)
+      }))
+
+    it.effect("support: the timeline of another user's import by run id lists every page, as the support API does; a user's token is refused in place", () =>
+      Effect.gen(function*() {
+        const api = yield* client
+        const owner = yield* makeUser({ credits: 1_000 })
+        const started = (yield* startImport(api, owner.token, { url: search("&fakeCount=130"), maxResults: 100 })).body
+        const ended = (yield* awaitImport(api, owner.token, started.runId, started.listId)).status
+        expect(ended.pagesFetched).toBeGreaterThanOrEqual(4)
+        const staff = yield* makeUser({ credits: 10 })
+        const { page, problems } = yield* newPage
+        yield* call(() => signIn(page, api.baseUrl, staff.token))
+        const showTimeline = (token: string) =>
+          call(async () => {
+            await page.getByLabel("Support token").fill(token)
+            await page.getByLabel("Run id").fill(started.runId)
+            await page.getByRole("button", { name: "Show timeline" }).click()
+          })
+
+        // A user's token (the very one the page is signed in with): refused next to the form, nothing shown, still signed in.
+        yield* showTimeline(staff.token)
+        yield* textBecomes(page, "support-error", "Missing or wrong support token")
+        expect(yield* call(() => page.locator("#support-result").isHidden())).toBe(true)
+        expect(yield* call(() => page.getByLabel("Support token").getAttribute("aria-invalid"))).toBe("true")
+        expect(yield* call(() => page.evaluate(() => sessionStorage.getItem("sni.supportToken")))).toBeNull()
+        expect(yield* call(() => page.locator("#signed-in").isVisible())).toBe(true)
+        expect(yield* call(() => page.evaluate(() => sessionStorage.getItem("sni.token")))).toBe(staff.token)
+
+        // The support token: the import's whole timeline, line for line what the support API answers.
+        yield* showTimeline(SUPPORT_TOKEN)
+        yield* call(() => page.locator("#support-result").waitFor({ state: "visible", ...WAIT }))
+        expect(yield* call(() => page.locator("#support-error").textContent())).toBe("")
+        const reply = yield* apiGet(SUPPORT_TOKEN, `/api/support/imports/${started.runId}`)
+        expect(reply.status).toBe(200)
+        const timeline = reply.body.timeline as Array<{ at: string; type: string; page: number | null; summary: string }>
+        const shown = yield* call(() =>
+          page.locator("#support-timeline tr").evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)))
+        )
+        expect(shown).toEqual(timeline.map((t) => [t.at.replace("T", " ").replace(/\.\d+Z$/, "Z"), t.type, t.page === null ? "" : String(t.page), t.summary]))
+        // Every page of the import is there, fetched, deduplicated and persisted.
+        const pages = Array.from({ length: ended.pagesFetched }, (_, i) => String(i + 1))
+        for (const type of ["PageFetched", "LeadsDeduped", "BatchPersisted"]) {
+          expect(shown.filter(([, t]) => t === type).map(([, , p]) => p), type).toEqual(pages)
+        }
+        expect(yield* call(() => page.locator("#support-title").textContent())).toBe(`Import ${started.runId} of user ${owner.userId}`)
+        expect(yield* call(() => page.locator("#support-status").textContent())).toBe("Completed · 100 % · 100 of 100 leads imported")
+        expect(yield* call(() => page.getByLabel("Support token").getAttribute("aria-invalid"))).toBeNull()
+        expect(yield* call(() => page.evaluate(() => sessionStorage.getItem("sni.supportToken")))).toBe(SUPPORT_TOKEN)
+        yield* call(() => page.locator("#support-heading").scrollIntoViewIfNeeded())
+        yield* call(() => page.screenshot({ path: join(ARTIFACTS, "support-timeline.png"), fullPage: true }))
         yield* expectNoProblems(problems)
       }))
 

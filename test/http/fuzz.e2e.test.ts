@@ -12,7 +12,9 @@
  * 4xx with the contract's JSON Error body — never a 5xx, never a non-JSON error — and an
  * error, or any read, must leave the database exactly as it was (snapshot before and after
  * each case). The only row a refused POST may touch is the caller's rate-limit allowance:
- * attempts count against it by design, so it is left out of the snapshot.
+ * attempts count against it by design, so it is left out of the snapshot. A projection's
+ * rebuild accepted (202) is a change by design: the case waits until it has switched, and then
+ * everything must be as it was but that projection's version, one higher.
  *
  * FUZZ_RUNS sets the number of cases (default 1,000); `npm run fuzz -- --runs 20000` runs more.
  */
@@ -25,7 +27,7 @@ import { documentedStatuses, servedEndpoints } from "../support/endpoints.ts"
 import { makeUser, PEOPLE_SEARCH } from "../support/fixtures.ts"
 import { ascii, buildPool, bodyRequest, type FuzzRequest, fuzzRequest, rawRequest, validExamples } from "../support/fuzz-requests.ts"
 import { sendRaw } from "../support/raw-http.ts"
-import { ADMIN_TOKEN, call, client, TestAppOnTriggerStub } from "../support/server.ts"
+import { ADMIN_TOKEN, call, client, SUPPORT_TOKEN, TestAppOnTriggerStub } from "../support/server.ts"
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1_000)
 /** FUZZ_SEED replays a run (fast-check prints the seed of a failure). */
@@ -56,10 +58,23 @@ const databaseState = Effect.gen(function*() {
       (select count(*) || '/' || count(*) filter (where cancel_requested) || '/' || count(*) filter (where status = 'canceled') from imports) as imports,
       (select count(*) || '/' || count(dispatched_at) || '/' || coalesce(sum(attempts), 0) from outbox) as outbox,
       (select count(*) from idempotency_keys) as idempotency_keys,
-      (select count(*) from local_runs) as local_runs`.execute(q)
+      (select count(*) from local_runs) as local_runs,
+      (select coalesce(string_agg(name || ':' || version || ':' || coalesce(building::text, '-'), ',' order by name), '')
+        from projection_versions) as projections`.execute(q)
   )
   return JSON.stringify(rows[0])
 }).pipe(Effect.orDie)
+
+const REBUILD = "POST /api/support/projections/{name}/rebuild"
+
+/** A snapshot's projections: name → "version:building" (building "-" when no rebuild runs). */
+const projectionsOf = (state: string): Record<string, string> =>
+  Object.fromEntries(String(JSON.parse(state).projections).split(",").filter((p) => p !== "").map((p) => {
+    const [name, version, building] = p.split(":")
+    return [name, `${version}:${building}`]
+  }))
+const rebuilding = (state: string) => Object.values(projectionsOf(state)).some((p) => !p.endsWith(":-"))
+const apartFromProjections = (state: string) => ({ ...JSON.parse(state), projections: undefined })
 
 // --- what every answer must be ----------------------------------------------------------------------
 
@@ -167,6 +182,29 @@ layer(TestAppOnTriggerStub(), { excludeTestServices: true })("fuzzing every endp
       }
     }))
 
+  it.effect("a time outside years 0001 to 9999 in UTC is 400 naming it (the database refused it: 500)", () =>
+    Effect.gen(function*() {
+      const api = yield* client
+      const user = yield* makeUser({ credits: 50 })
+      const { listId } = (yield* call(() => api.request("POST", "/api/lists/import-sales-nav", { token: user.token, json: { url: PEOPLE_SEARCH, maxResults: 5 } }))).body
+      const cases: ReadonlyArray<[string, string]> = [
+        [`/api/support/lists/${listId}/rows?asOf=0000-01-01`, "asOf"],
+        [`/api/support/lists/${listId}/rows?asOf=${encodeURIComponent("9999-12-31T23:00:00-02:00")}`, "asOf"],
+        [`/api/support/events?from=${encodeURIComponent("0001-01-01T00:30:00+01:00")}`, "from"],
+        ["/api/support/events?to=0000-06-30", "to"]
+      ]
+      for (const [path, field] of cases) {
+        const before = yield* databaseState
+        const answer = yield* call(() => api.request("GET", path, { token: SUPPORT_TOKEN }))
+        expect(answer.status, path).toBe(400)
+        expect(answer.body, path).toMatchObject({ code: "VALIDATION_FAILED", details: [{ path: field }] })
+        expect(yield* databaseState).toBe(before)
+      }
+      // The first and the last instants are answered.
+      expect((yield* call(() => api.request("GET", `/api/support/lists/${listId}/rows?asOf=9999-12-31T23:59:59.999Z`, { token: SUPPORT_TOKEN }))).status).toBe(200)
+      expect((yield* call(() => api.request("GET", "/api/support/events?from=0001-01-01&limit=1", { token: SUPPORT_TOKEN }))).status).toBe(200)
+    }))
+
   it.effect("requests Node's parser rejects get the JSON error body too (they got a bare status line)", () =>
     Effect.gen(function*() {
       const api = yield* client
@@ -195,6 +233,17 @@ layer(TestAppOnTriggerStub(), { excludeTestServices: true })("fuzzing every endp
       const prototypeBefore = Object.getOwnPropertyNames(Object.prototype).sort()
       const started = Date.now()
       const port = Number(new URL(api.baseUrl).port)
+      let rebuilds = 0
+      /** The snapshot once no rebuild runs (each takes a moment: the fuzz's log is small). */
+      const waitForRebuilds = async () => {
+        const deadline = Date.now() + 120_000
+        let state = await run(databaseState)
+        while (rebuilding(state) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          state = await run(databaseState)
+        }
+        return state
+      }
 
       const check = async (request: FuzzRequest) => {
         const where = `${request.method} ${request.path.slice(0, 200)}?${request.query.slice(0, 200)}`
@@ -210,7 +259,16 @@ layer(TestAppOnTriggerStub(), { excludeTestServices: true })("fuzzing every endp
           expect(routed, `${where}: ${answer.status} on another method`).toBe(true)
           expect([...documentedStatuses(request.endpoint.key)], `${where}: undocumented ${answer.status}`).toContain(answer.status)
         }
-        if (answer.status >= 400 || request.method === "GET") {
+        if (routed && request.endpoint.key === REBUILD && answer.status === 202) {
+          // A rebuild accepted: once it has switched, its projection is one version higher and nothing else changed.
+          const { name, version } = JSON.parse(answer.body) as { name: string; version: number }
+          const after = await waitForRebuilds()
+          expect(apartFromProjections(after), `${where}: the rebuild changed more than its projection`).toEqual(apartFromProjections(before))
+          const [was] = (projectionsOf(before)[name] ?? "1:-").split(":")
+          expect(version, where).toBe(Number(was) + 1)
+          expect(projectionsOf(after), where).toEqual({ ...projectionsOf(before), [name]: `${version}:-` })
+          rebuilds++
+        } else if (answer.status >= 400 || request.method === "GET") {
           expect(await run(databaseState), `${where}: the database changed (${answer.status} ${answer.body.slice(0, 200)})`).toBe(before)
         }
       }
@@ -244,9 +302,13 @@ layer(TestAppOnTriggerStub(), { excludeTestServices: true })("fuzzing every endp
       expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeBefore)
       expect(({} as Record<string, unknown>).polluted).toBeUndefined()
 
+      // No rebuild is left running, and the property did start some (a valid one is among the examples).
+      expect(rebuilding(yield* databaseState), "a rebuild still runs").toBe(false)
+      expect(rebuilds).toBeGreaterThan(0)
+
       const cases = [...tally.values()].reduce((n, statuses) => n + [...statuses.values()].reduce((a, b) => a + b, 0), 0)
       const summary = Object.fromEntries([...tally].map(([key, statuses]) => [key, Object.fromEntries([...statuses].sort())]))
-      console.log(`fuzz: ${cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s, no 5xx; statuses per endpoint: ${JSON.stringify(summary)}`)
+      console.log(`fuzz: ${cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s, no 5xx, ${rebuilds} rebuilds; statuses per endpoint: ${JSON.stringify(summary)}`)
       expect(cases).toBeGreaterThanOrEqual(RUNS)
       // Every endpoint answered both its success and refusals, so the fuzz reached past the edges.
       for (const endpoint of servedEndpoints) {

@@ -8,14 +8,15 @@
  *
  * The matrix must name every endpoint the API defines: a new endpoint fails here until it has
  * its line. Adding one is one entry: which credential its control uses and the requests to
- * make with a set of ids (path parameters, query, body, headers).
+ * make with a set of ids (path parameters, query, body, headers). Admin and support endpoints
+ * serve any user's ids by design, with their own token; a user's token gets 401 there alike.
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { fillPath, servedEndpoints } from "../support/endpoints.ts"
 import { makeUser } from "../support/fixtures.ts"
 import { awaitImport, startImport } from "../support/imports.ts"
-import { ADMIN_TOKEN, call, client, type Client, TestApp } from "../support/server.ts"
+import { ADMIN_TOKEN, call, client, type Client, type Reply, SUPPORT_TOKEN, TestApp } from "../support/server.ts"
 import { tenantState } from "../support/tenant-state.ts"
 import { eventually } from "../support/eventually.ts"
 
@@ -46,11 +47,14 @@ interface Entry {
   readonly requests: (ids: Ids) => ReadonlyArray<Request>
 }
 
-/** The privileged credentials (admin-scoped endpoints serve any user's ids by design). */
-const CREDENTIALS = { user: "", admin: ADMIN_TOKEN } as const
+/** The privileged credentials (admin and support endpoints serve any user's ids by design). */
+const CREDENTIALS = { user: "", admin: ADMIN_TOKEN, support: SUPPORT_TOKEN } as const
 
 const user = (requests: Entry["requests"]): Entry => ({ control: "user", requests })
 const admin = (requests: Entry["requests"]): Entry => ({ control: "admin", requests })
+const support = (requests: Entry["requests"]): Entry => ({ control: "support", requests })
+/** The projection the rebuild endpoint's control rebuilds. */
+const REBUILT = "credits"
 const noIds = (request: Request = {}) => () => [request]
 const eachRun = (ids: Ids) => [ids.run, ids.endedRun].map((runId) => ({ params: { runId } }))
 
@@ -75,7 +79,13 @@ const MATRIX: Record<string, Entry> = {
   "POST /api/admin/users/{userId}/linkedin-accounts": admin((ids) => [{
     params: { userId: ids.user },
     json: { name: "isolation probe", hasSalesNavigator: true }
-  }])
+  }]),
+  "GET /api/support/events": support((ids) => [`runId=${ids.run}`, `userId=${ids.user}`, `listId=${ids.list}`].map((query) => ({ query }))),
+  "GET /api/support/imports/{runId}": support(eachRun),
+  "GET /api/support/projections": support(noIds()),
+  // Projections are no tenant's: the control starts a real rebuild (the only one of the test, checked below).
+  "POST /api/support/projections/{name}/rebuild": support(noIds({ params: { name: REBUILT } })),
+  "GET /api/support/lists/{listId}/rows": support((ids) => [{ params: { listId: ids.list }, query: "asOf=2100-01-01T00:00:00Z" }])
 }
 
 interface Answer {
@@ -168,6 +178,9 @@ layer(TestApp(), { excludeTestServices: true })("tenant isolation", (it) => {
       const before = yield* tenantState(victim.ids.user)
       const victimSecrets = [...Object.values(victim.ids), victim.token, victim.spareToken]
       const credentials = { ...CREDENTIALS, user: caller.token }
+      const projections = () => call(() => api.request("GET", "/api/support/projections", { token: SUPPORT_TOKEN }))
+      const versionOf = (reply: Reply) => reply.body.projections.find((p: { name: string }) => p.name === REBUILT).version as number
+      const versionBefore = versionOf(yield* projections())
 
       for (const [key, entry] of Object.entries(MATRIX)) {
         const theirs = entry.requests(victim.ids)
@@ -182,6 +195,8 @@ layer(TestApp(), { excludeTestServices: true })("tenant isolation", (it) => {
           expect(answer.status, where).toBeLessThan(500)
           // A request that names the other user's things is refused (the id-free ones answer the caller's own).
           if (JSON.stringify(request) !== JSON.stringify(nobodys[i])) expect(answer.status, where).toBeGreaterThanOrEqual(400)
+          // Admin and support endpoints refuse a user's token whatever the ids (and those without ids too).
+          if (entry.control !== "user") expect(answer.status, where).toBe(401)
           for (const secret of victimSecrets) expect(answer.body, where).not.toContain(secret)
           // The same request with the caller's own ids (and the credential the endpoint is for) reaches
           // its handler: it succeeds, or is refused for a reason of its own (cancelling an ended import).
@@ -191,6 +206,11 @@ layer(TestApp(), { excludeTestServices: true })("tenant isolation", (it) => {
         }
       }
 
+      // The control's rebuild has switched, and it was the only one: the user's token started none.
+      const rebuilt = yield* eventually(projections(), (r) => r.body.projections.every((p: { status: string }) => p.status === "live"), {
+        timeoutMs: 60_000
+      })
+      expect(versionOf(rebuilt)).toBe(versionBefore + 1)
       expect(yield* tenantState(victim.ids.user)).toEqual(before)
       // Both of the victim's tokens still work, and its running import still runs.
       for (const token of [victim.token, victim.spareToken]) {

@@ -17,7 +17,7 @@ import { outageSwitch, PGliteWithOutage } from "../support/database-outage.ts"
 import { eventually } from "../support/eventually.ts"
 import { allRows, awaitImport, personOf, startImport } from "../support/imports.ts"
 import { KNOWN_OPERATIONS, operationsOf, walkEveryOperation, writesBesides } from "../support/outage.ts"
-import { ADMIN_TOKEN, call, client, TestApp } from "../support/server.ts"
+import { ADMIN_TOKEN, call, client, SUPPORT_TOKEN, TestApp } from "../support/server.ts"
 
 const outage = outageSwitch()
 const MAX_RESULTS = 200
@@ -68,7 +68,8 @@ layer(TestApp({}, { database: PGliteWithOutage(outage) }), { excludeTestServices
       const answers = yield* Effect.promise(() =>
         walkEveryOperation(api.baseUrl, operations, { listId: started.listId, runId: started.runId, userId: user.userId, tokenId }, {
           user: user.token,
-          admin: ADMIN_TOKEN
+          admin: ADMIN_TOKEN,
+          support: SUPPORT_TOKEN
         })
       )
       for (const answer of answers.filter((a) => (KNOWN_OPERATIONS as ReadonlyArray<string>).includes(a.operation))) {

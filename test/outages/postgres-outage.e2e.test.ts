@@ -26,6 +26,7 @@ import { type PrivatePostgres, startPrivatePostgres } from "../support/private-p
 import { api, exited, freePort, startService, waitFor } from "../support/service-process.ts"
 
 const ADMIN = "outage-admin-token"
+const SUPPORT = "outage-support-token"
 const GRACE_MS = 4_000
 const MAX_RESULTS = 200
 
@@ -71,6 +72,7 @@ const serviceWithImportInFlight = async (databaseUrl: string, output: Array<stri
   const env: Record<string, string> = {
     PORT: String(port),
     ADMIN_TOKEN: ADMIN,
+    SUPPORT_TOKEN: SUPPORT,
     DEMO_USER: "false",
     TASK_ENGINE: "local",
     DATABASE_URL: databaseUrl,
@@ -150,7 +152,7 @@ describe("PostgreSQL outage (a private server, the real service)", () => {
         `http://127.0.0.1:${s.port}`,
         operations,
         { listId: s.started.listId, runId: s.started.runId, userId: s.user.userId, tokenId },
-        { user: s.user.token, admin: ADMIN }
+        { user: s.user.token, admin: ADMIN, support: SUPPORT }
       )
       for (const answer of answers.filter((a) => (KNOWN_OPERATIONS as ReadonlyArray<string>).includes(a.operation))) {
         expect(answer, answer.operation).toMatchObject({ status: 503, code: "SERVICE_UNAVAILABLE", retryAfter: "5" })

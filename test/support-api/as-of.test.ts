@@ -35,4 +35,20 @@ describe("asOf", () => {
       if (asOf?._tag === "Time") expect(Number.isNaN(asOf.time.getTime())).toBe(false)
     }))
   })
+
+  // The database refuses year 0000 and six-digit years (found by the fuzz: a 500).
+  it("a time is of years 0001 to 9999 in UTC, whatever its zone", () => {
+    for (const bad of ["0000-01-01", "0000-12-31T23:59:59Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:00:00-02:00", "9999-12-31T23:59:59.9999-00:01"]) {
+      expect(parseAsOf(bad), bad).toBeUndefined()
+    }
+    expect(parseAsOf("0001-01-01T00:00:00Z")).toEqual({ _tag: "Time", time: new Date("0001-01-01T00:00:00Z") })
+    expect(parseAsOf("9999-12-31T23:59:59.999Z")).toEqual({ _tag: "Time", time: new Date("9999-12-31T23:59:59.999Z") })
+    const zone = fc.tuple(fc.constantFrom("+", "-"), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+      .map(([sign, h, m]) => `${sign}${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`)
+    const edgeDay = fc.constantFrom("0000-01-01", "0001-01-01", "9999-12-31", "0000-12-31")
+    fc.assert(fc.property(edgeDay, fc.integer({ min: 0, max: 23 }), zone, (day, hour, offset) => {
+      const time = parseAsOf(`${day}T${String(hour).padStart(2, "0")}:00:00${offset}`)
+      if (time?._tag === "Time") expect(time.time.toISOString()).toMatch(/^(000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})-/)
+    }))
+  })
 })

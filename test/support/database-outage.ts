@@ -25,6 +25,8 @@ export interface OutageSwitch {
    * and (with `refusals`) back up once it has refused that many connections or statements.
    */
   downAfterCommitOf(statement: RegExp, refusals?: number): void
+  /** Goes down right after the next statement matching `statement` has run (its answer delivered). */
+  downAfter(statement: RegExp): void
 }
 
 const driverError = (code: string, message: string) => Object.assign(new Error(`${message} (simulated outage)`), { code })
@@ -43,6 +45,7 @@ const outagePool = (inner: PostgresPool, outage: ReturnType<typeof outageSwitch>
         throw driverError("CONNECTION_CLOSED", "the connection to the database was lost")
       }
       const result = await client.query(text, parameters as Array<unknown>)
+      outage.ran(text)
       const verb = /^\s*(\w+)/.exec(text)?.[1]?.toLowerCase()
       if (verb === "begin" || verb === "start") inTransaction = true
       if (inTransaction && outage.trips(text)) tripOnCommit = true
@@ -63,6 +66,7 @@ export const outageSwitch = () => {
   let down = false
   let trip: { readonly statement: RegExp; readonly refusals: number } | undefined
   let refusalsLeft = Infinity
+  let after: RegExp | undefined
   const outage = {
     down: () => void (down = true),
     up: () => {
@@ -70,6 +74,14 @@ export const outageSwitch = () => {
       refusalsLeft = Infinity
     },
     downAfterCommitOf: (statement: RegExp, refusals = Infinity) => void (trip = { statement, refusals }),
+    downAfter: (statement: RegExp) => void (after = statement),
+    /** `text` has run: down now if it is the statement `downAfter` waits for. */
+    ran: (text: string) => {
+      if (after === undefined || !after.test(text)) return
+      after = undefined
+      refusalsLeft = Infinity
+      down = true
+    },
     /** Whether `text` arms the trip: the commit of its transaction then calls `fall` (which disarms it). */
     trips: (text: string) => trip !== undefined && trip.statement.test(text),
     fall: () => {

@@ -18,6 +18,8 @@ export interface ServedEndpoint {
   readonly params: ReadonlyArray<string>
   /** Names of its query parameters and request headers (Authorization aside). */
   readonly query: ReadonlyArray<string>
+  /** The query parameters it requires. */
+  readonly requiredQuery: ReadonlyArray<string>
   readonly headers: ReadonlyArray<string>
   /** Whether it takes a JSON body. */
   readonly takesBody: boolean
@@ -26,7 +28,7 @@ export interface ServedEndpoint {
 const asContractPath = (path: string) => path.replace(/:(\w+)/g, "{$1}")
 
 interface Operation {
-  readonly parameters?: ReadonlyArray<{ readonly name: string; readonly in: string }>
+  readonly parameters?: ReadonlyArray<{ readonly name: string; readonly in: string; readonly required?: boolean }>
   readonly requestBody?: unknown
 }
 const served = OpenApi.fromApi(Api) as unknown as { readonly paths: Record<string, Record<string, Operation>> }
@@ -44,6 +46,7 @@ export const servedEndpoints: ReadonlyArray<ServedEndpoint> = Object.values(Api.
       path,
       params: named("path"),
       query: named("query"),
+      requiredQuery: (operation.parameters ?? []).filter((p) => p.in === "query" && p.required === true).map((p) => p.name),
       headers: named("header"),
       takesBody: operation.requestBody !== undefined
     }

@@ -2,7 +2,8 @@
  * The requests the fuzz (test/http/fuzz.e2e.test.ts) sends, as fast-check generators: any
  * endpoint of the API with any part hostile, bodies behind valid credentials, raw HTTP bytes,
  * and one valid request per endpoint. The ids they name come from a pool of real users,
- * imports and tokens made once per run.
+ * imports and tokens made once per run, with the projections' names and positions and times
+ * of the log for the support API.
  */
 import { Effect } from "effect"
 import fc from "fast-check"
@@ -10,25 +11,29 @@ import { fillPath, type ServedEndpoint, servedEndpoints } from "./endpoints.ts"
 import { makeUser, PEOPLE_SEARCH } from "./fixtures.ts"
 import {
   deeplyNested,
+  encodeComponent,
   hostileJson,
   hostileNumber,
   hostileNumberToken,
   hostileQuery,
+  hostileQueryValue,
   hostileSegment,
   hostileString,
   invalidUtf8,
   prototypeKey,
   withInvalidUtf8
 } from "./hostile.ts"
-import { ADMIN_TOKEN, call, client } from "./server.ts"
+import { ADMIN_TOKEN, call, client, SUPPORT_TOKEN } from "./server.ts"
 
 // --- who and what the requests can name ------------------------------------------------------------
 
 export interface Pool {
   /** Tokens of a user with credits, one with none, one without a Sales Navigator account, and a revoked one. */
   readonly tokens: { readonly rich: string; readonly broke: string; readonly noAccount: string; readonly revoked: string }
-  /** Real ids by path parameter name: some the caller's, some another user's. */
+  /** Real ids by path parameter name: some the caller's, some another user's; `name`: the projections. */
   readonly ids: Record<string, ReadonlyArray<string>>
+  /** Real values by query parameter name: ids, event types, streams, positions of the log, times. */
+  readonly query: Record<string, ReadonlyArray<string>>
   /** A queued import only the read endpoints name, so no cancel ends it: its live event stream stays reachable. */
   readonly liveRun: string
 }
@@ -48,18 +53,41 @@ export const buildPool = Effect.gen(function*() {
   yield* call(() => api.request("DELETE", `/api/admin/tokens/${revoked.tokenId}`, { token: ADMIN_TOKEN }))
   const spares = [] as Array<string>
   for (let i = 0; i < 3; i++) spares.push((yield* post(ADMIN_TOKEN, `/api/admin/users/${broke.userId}/tokens`)).body.tokenId)
+  const support = (path: string) => call(() => api.request("GET", path, { token: SUPPORT_TOKEN })).pipe(Effect.map((r) => r.body))
+  const projections = ((yield* support("/api/support/projections")).projections as Array<{ name: string }>).map((p) => p.name)
+  const events = (yield* support("/api/support/events?limit=1000")).events as Array<{ position: string; streamId: string; type: string; recordedAt: string }>
+  const positions = [events[0]!.position, events[Math.floor(events.length / 2)]!.position, events.at(-1)!.position]
+  const times = [events[0]!.recordedAt, events.at(-1)!.recordedAt, "2000-01-01", "2100-01-01T00:00:00Z", ...EDGE_TIMES]
   const pool: Pool = {
     tokens: { rich: rich.token, broke: broke.token, noAccount: noAccount.token, revoked: revoked.token },
     ids: {
       listId: [queued.listId, canceled.listId],
       runId: [queued.runId, canceled.runId],
       userId: [rich.userId, broke.userId, noAccount.userId],
-      tokenId: [...spares, revoked.tokenId]
+      tokenId: [...spares, revoked.tokenId],
+      name: projections
+    },
+    query: {
+      runId: [queued.runId, canceled.runId, live.runId],
+      userId: [rich.userId, broke.userId],
+      listId: [queued.listId, canceled.listId],
+      streamId: [...new Set(events.map((e) => e.streamId))].slice(0, 4),
+      type: [...new Set(events.map((e) => e.type))].concat("ImportRequested,CreditsReserved"),
+      from: times,
+      to: times,
+      after: positions,
+      asOf: [...positions, ...times],
+      limit: ["1", "2", "100", "500", "1000"],
+      offset: ["0", "1", "3"],
+      status: ["queued", "canceled", "running"]
     },
     liveRun: live.runId
   }
   return pool
 })
+
+/** ISO 8601 times at the ends of what four digits of a year can write, some of them past them in UTC. */
+const EDGE_TIMES = ["0000-01-01", "0001-01-01T00:00:00Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59.999Z", "9999-12-31T23:00:00-02:00"]
 
 // --- one request ------------------------------------------------------------------------------------
 
@@ -85,11 +113,23 @@ const printable = (request: FuzzRequest): FuzzRequest =>
 const latin1 = (maxLength: number) =>
   fc.string({ unit: fc.oneof(fc.integer({ min: 0x20, max: 0x7E }), fc.integer({ min: 0x80, max: 0xFF })).map((c) => String.fromCharCode(c)), maxLength })
 
-/** Mostly the credential the endpoint is for (the admin token on admin paths, a user's token elsewhere), else anything. */
+/** Whose endpoint it is: the admin's (ADMIN_TOKEN), support staff's (SUPPORT_TOKEN) or a user's. */
+const audience = (endpoint: ServedEndpoint): "admin" | "support" | "user" =>
+  endpoint.path.startsWith("/api/admin/") ? "admin" : endpoint.path.startsWith("/api/support/") ? "support" : "user"
+
+/** The tokens of each audience (a user with credits twice as often as the others). */
+const tokensOf = (pool: Pool) => ({
+  admin: fc.constant(ADMIN_TOKEN),
+  support: fc.constant(SUPPORT_TOKEN),
+  user: fc.constantFrom(pool.tokens.rich, pool.tokens.rich, pool.tokens.broke, pool.tokens.noAccount)
+})
+
+/** Mostly the credential the endpoint is for (the admin token on admin paths, the support token on support paths, a user's elsewhere), else anything. */
 const authorization = (pool: Pool, endpoint: ServedEndpoint): fc.Arbitrary<string | undefined> => {
-  const users = fc.constantFrom(pool.tokens.rich, pool.tokens.rich, pool.tokens.broke, pool.tokens.noAccount).map((t) => `Bearer ${t}`)
-  const admin = fc.constant(`Bearer ${ADMIN_TOKEN}`)
-  const [right, wrong] = endpoint.path.startsWith("/api/admin/") ? [admin, users] : [users, admin]
+  const tokens = tokensOf(pool)
+  const right = tokens[audience(endpoint)].map((t) => `Bearer ${t}`)
+  const wrong = fc.oneof(...(["admin", "support", "user"] as const).filter((a) => a !== audience(endpoint)).map((a) => tokens[a]))
+    .map((t) => `Bearer ${t}`)
   return fc.oneof(
     { weight: 7, arbitrary: right },
     { weight: 1, arbitrary: wrong },
@@ -98,7 +138,8 @@ const authorization = (pool: Pool, endpoint: ServedEndpoint): fc.Arbitrary<strin
       arbitrary: fc.oneof(
         fc.constantFrom(undefined, "", "Bearer", "Bearer ", `bearer ${pool.tokens.rich}`, `BEARER ${pool.tokens.rich}`, `Bearer  ${pool.tokens.rich}`,
           `Bearer ${pool.tokens.rich} extra`, `Bearer ${pool.tokens.rich}x`, `Bearer ${pool.tokens.revoked}`, `Basic ${btoa("user:pass")}`,
-          `Token ${pool.tokens.rich}`, `Bearer ${ADMIN_TOKEN.slice(0, -1)}`, `Bearer ${"a".repeat(8_000)}`, "Bearer sni_", "Bearer null"),
+          `Token ${pool.tokens.rich}`, `Bearer ${ADMIN_TOKEN.slice(0, -1)}`, `Bearer ${SUPPORT_TOKEN}x`, `Bearer ${"a".repeat(8_000)}`, "Bearer sni_",
+          "Bearer null"),
         latin1(60).map((t) => `Bearer ${t}`),
         latin1(60)
       )
@@ -125,6 +166,23 @@ const segment = (pool: Pool, param: string, reads: boolean): fc.Arbitrary<string
     { weight: 1, arbitrary: fc.stringMatching(/^run_[A-Za-z0-9]{24}$/) },
     { weight: 3, arbitrary: hostileSegment }
   )
+
+/** A query parameter's value: a real one (an id, a type, a position, a time) or anything. */
+const queryValue = (pool: Pool) => (key: string): fc.Arbitrary<string> => {
+  // Own keys only: the query's keys include "constructor" and the like.
+  const real = Object.hasOwn(pool.query, key) ? pool.query[key] : undefined
+  return real === undefined ? hostileQueryValue : fc.oneof(
+    { weight: 2, arbitrary: fc.constantFrom(...real).map(encodeComponent) },
+    { weight: 3, arbitrary: hostileQueryValue }
+  )
+}
+
+/** A query of real values only (the required keys always there), so the success paths of queries are reached. */
+const realQuery = (pool: Pool, endpoint: ServedEndpoint): fc.Arbitrary<string> =>
+  fc.record(
+    Object.fromEntries(endpoint.query.filter((k) => Object.hasOwn(pool.query, k)).map((k) => [k, fc.constantFrom(...pool.query[k]!)])),
+    { requiredKeys: endpoint.requiredQuery.filter((k) => Object.hasOwn(pool.query, k)) }
+  ).map((values) => Object.entries(values).map(([k, v]) => `${k}=${encodeComponent(v as string)}`).join("&"))
 
 /** Valid-looking values for the fields the API's bodies have, by name; anything else gets hostile values only. */
 const validField = (pool: Pool): Record<string, fc.Arbitrary<unknown>> => ({
@@ -231,7 +289,11 @@ export const fuzzRequest = (pool: Pool): fc.Arbitrary<FuzzRequest> =>
         { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") }
       ),
       params: fc.record(Object.fromEntries(endpoint.params.map((p) => [p, segment(pool, p, endpoint.method === "GET")]))) as fc.Arbitrary<Record<string, string>>,
-      query: fc.oneof({ weight: 1, arbitrary: fc.constant("") }, { weight: 2, arbitrary: hostileQuery(endpoint.query) }),
+      query: fc.oneof(
+        { weight: 1, arbitrary: fc.constant("") },
+        { weight: 2, arbitrary: hostileQuery(endpoint.query, queryValue(pool)) },
+        ...(endpoint.query.length > 0 ? [{ weight: 1, arbitrary: realQuery(pool, endpoint) }] : [])
+      ),
       authorization: authorization(pool, endpoint),
       contentType,
       headers: extraHeaders(endpoint),
@@ -256,7 +318,7 @@ export const bodyRequest = (pool: Pool): fc.Arbitrary<FuzzRequest> =>
     weight: 1,
     arbitrary: fc.record({
       params: fc.record(Object.fromEntries(endpoint.params.map((p) => [p, fc.constantFrom(...pool.ids[p]!)]))) as fc.Arbitrary<Record<string, string>>,
-      token: endpoint.path.startsWith("/api/admin/") ? fc.constant(ADMIN_TOKEN) : fc.constantFrom(pool.tokens.rich, pool.tokens.rich, pool.tokens.broke, pool.tokens.noAccount),
+      token: tokensOf(pool)[audience(endpoint)],
       body: body(pool, endpoint)
     }).map(({ params, token, body }): FuzzRequest => printable({
       endpoint,
@@ -271,8 +333,9 @@ export const bodyRequest = (pool: Pool): fc.Arbitrary<FuzzRequest> =>
 /** One valid request per endpoint, run first on every seed, so each endpoint's success path is reached. */
 export const validExamples = (pool: Pool): Array<[FuzzRequest]> =>
   servedEndpoints.map((endpoint) => {
-    const admin = endpoint.path.startsWith("/api/admin/")
+    const token = { admin: ADMIN_TOKEN, support: SUPPORT_TOKEN, user: pool.tokens.rich }[audience(endpoint)]
     const params = Object.fromEntries(endpoint.params.map((p) => [p, pool.ids[p]![0]!]))
+    const query: Record<string, string> = { "GET /api/support/lists/{listId}/rows": `asOf=${pool.query.asOf![0]}` }
     const json: Record<string, unknown> = {
       "POST /api/lists/import-sales-nav": { url: PEOPLE_SEARCH, maxResults: 5 },
       "POST /api/admin/users": { email: `${crypto.randomUUID()}@example.com` },
@@ -283,8 +346,8 @@ export const validExamples = (pool: Pool): Array<[FuzzRequest]> =>
       endpoint,
       method: endpoint.method,
       path: fillPath(endpoint.path, params),
-      query: "",
-      headers: { authorization: `Bearer ${admin ? ADMIN_TOKEN : pool.tokens.rich}`, "content-type": "application/json" },
+      query: query[endpoint.key] ?? "",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: endpoint.takesBody ? bytes(JSON.stringify(json[endpoint.key] ?? {})) : undefined
     }]
   })

@@ -2,9 +2,10 @@
  * What outage tests share: a walk over every operation of the served OpenAPI document while
  * the database is away, and a snapshot of everything a refused request could have written.
  *
- * The walk puts real ids in paths (a list, a run, a user, a token of the test) and sends valid
- * bodies to the operations it knows, so each request gets as far as needing the database.
- * Operations added later (by other features) are walked too, with an empty body.
+ * The walk puts real ids in paths (a list, a run, a user, a token of the test, a projection) and
+ * sends valid bodies and queries, with the token each path is for (admin, support, a user's), to
+ * the operations it knows, so each request gets as far as needing the database. Operations added
+ * later (by other features) are walked too, with an empty body.
  */
 import { type Kysely, sql } from "kysely"
 import type { DB } from "../../src/db/schema.ts"
@@ -19,6 +20,7 @@ export interface WalkIds {
 export interface WalkTokens {
   readonly user: string
   readonly admin: string
+  readonly support: string
 }
 
 export interface Answer {
@@ -49,6 +51,14 @@ const bodies: Record<string, unknown> = {
   "POST /api/admin/users/{userId}/linkedin-accounts": { name: "refused account", hasSalesNavigator: true }
 }
 
+/** Valid queries, for the operations that require one. */
+const queries: Record<string, string> = {
+  "GET /api/support/lists/{listId}/rows": "asOf=2100-01-01T00:00:00Z"
+}
+
+/** A real projection: an unknown name is refused (404) before the database is asked. */
+const PROJECTION = "credits"
+
 /** Every operation served today: each must answer 503 SERVICE_UNAVAILABLE while the database is away. */
 export const KNOWN_OPERATIONS = [
   "POST /api/lists/import-sales-nav",
@@ -65,7 +75,12 @@ export const KNOWN_OPERATIONS = [
   "POST /api/admin/users/{userId}/tokens",
   "DELETE /api/admin/tokens/{tokenId}",
   "POST /api/admin/users/{userId}/credits",
-  "POST /api/admin/users/{userId}/linkedin-accounts"
+  "POST /api/admin/users/{userId}/linkedin-accounts",
+  "GET /api/support/events",
+  "GET /api/support/imports/{runId}",
+  "GET /api/support/projections",
+  "POST /api/support/projections/{name}/rebuild",
+  "GET /api/support/lists/{listId}/rows"
 ] as const
 
 /** The served document's operations, as `METHOD /path/{param}`. */
@@ -78,13 +93,15 @@ export const operationsOf = (document: { readonly paths: Record<string, Record<s
 export const walkEveryOperation = (baseUrl: string, operations: ReadonlyArray<string>, ids: WalkIds, tokens: WalkTokens) =>
   Promise.all(operations.map(async (operation): Promise<Answer> => {
     const [method, template] = operation.split(" ") as [string, string]
-    const path = template.replace(/\{(\w+)\}/g, (_, name: string) => (ids as unknown as Record<string, string>)[name] ?? crypto.randomUUID())
+    const values: Record<string, string> = { ...ids, name: PROJECTION }
+    const path = template.replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? crypto.randomUUID())
     const body = method === "GET" || method === "DELETE" ? undefined : JSON.stringify(bodies[operation] ?? {})
+    const token = path.startsWith("/api/admin/") ? tokens.admin : path.startsWith("/api/support/") ? tokens.support : tokens.user
     const started = performance.now()
-    const response = await fetch(`${baseUrl}${path}`, {
+    const response = await fetch(`${baseUrl}${path}${queries[operation] ? `?${queries[operation]}` : ""}`, {
       method,
       headers: {
-        authorization: `Bearer ${path.startsWith("/api/admin/") ? tokens.admin : tokens.user}`,
+        authorization: `Bearer ${token}`,
         ...(body !== undefined ? { "content-type": "application/json" } : {})
       },
       ...(body !== undefined ? { body } : {})
@@ -117,6 +134,9 @@ export const writesBesides = async (db: Kysely<DB>, importId: string) => {
     linkedinAccounts: await count("linkedin_accounts"),
     creditHolds: await count("credit_holds"),
     idempotencyKeys: await count("idempotency_keys"),
+    // A rebuild refused with 503 started nothing.
+    projectionVersions: await count("projection_versions"),
+    rebuilding: await count("projection_versions", sql`building is not null`),
     refusedList: await count("lists", sql`name = ${REFUSED.listName}`),
     refusedUser: await count("users", sql`email = ${REFUSED.email}`)
   }

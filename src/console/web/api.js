@@ -49,7 +49,9 @@ export const request = async (method, path, options = {}) => {
   }
   const response = await fetch(path, init)
   // The tab's token stopped working (revoked, or the service's data was reset): the page signs out.
-  if (response.status === 401 && token !== "" && token === tokens.user) window.dispatchEvent(new Event(TOKEN_REFUSED))
+  // Only for calls made with it: a token given explicitly (signing in, the support view's) is the caller's to judge,
+  // even when it is the same text — a user's token pasted as the support token must not sign the page out.
+  if (response.status === 401 && options.token === undefined && token !== "") window.dispatchEvent(new Event(TOKEN_REFUSED))
   const text = await response.text()
   let body = null
   try {

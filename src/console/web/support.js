@@ -19,18 +19,22 @@ export const startSupportView = () => {
   form.addEventListener("submit", async (event) => {
     event.preventDefault()
     const runId = runIdInput.value.trim()
-    tokens.support = tokenInput.value.trim()
+    const token = tokenInput.value.trim()
     setText(error, "")
     runIdInput.removeAttribute("aria-invalid")
+    tokenInput.removeAttribute("aria-invalid")
     let reply
     try {
-      reply = await request("GET", `/api/support/imports/${segment(runId)}`, { token: tokens.support })
+      reply = await request("GET", `/api/support/imports/${segment(runId)}`, { token })
     } catch {
       return setText(error, "The service could not be reached; try again.")
     }
+    // A refused token (a user's, a wrong one) is said here, in place, and not kept.
+    tokens.support = reply.status === 401 ? "" : token
     if (!reply.ok) {
       result.hidden = true
-      if (reply.status === 404 || reply.status === 400) runIdInput.setAttribute("aria-invalid", "true")
+      const field = reply.status === 401 ? tokenInput : reply.status === 404 || reply.status === 400 ? runIdInput : undefined
+      field?.setAttribute("aria-invalid", "true")
       return setText(error, messageOf(reply))
     }
     setText(byId("support-title", HTMLElement), `Import ${reply.body.import.runId} of user ${reply.body.userId}`)
