@@ -34,7 +34,7 @@ layer(TestApp({ STREAM_POLL_MS: "50", STREAM_HEARTBEAT_MS: "200" }), { excludeTe
     Effect.gen(function*() {
       const api = yield* client
       const user = yield* makeUser({ credits: 1_000 })
-      const started = (yield* startImport(api, user.token, { url: search("&fakeCount=120&fakeLatencyMs=60"), maxResults: 100 })).body
+      const started = (yield* startImport(api, user.token, { url: search("&fakeCount=120&fakeLatencyMs=250"), maxResults: 100 })).body
       const read = yield* Effect.promise(() => readSse(streamUrl(api.baseUrl, started.runId), { token: user.token }))
 
       expect(read.status).toBe(200)
@@ -46,7 +46,7 @@ layer(TestApp({ STREAM_POLL_MS: "50", STREAM_HEARTBEAT_MS: "200" }), { excludeTe
       expect(end).toMatchObject({ status: "completed", leadsImported: 100 })
       // Every row once, in list order: the list's rows as GET /rows serves them.
       expect(rowsIn(read.messages)).toEqual(yield* allRows(api, user.token, started.listId))
-      // Progress as it went, not only at the end.
+      // Progress as it went, not only at the end (a page every 250 ms, the feed every 50 ms).
       const imported = read.messages.filter((m) => m.event === "progress").map((m) => (m.data as ImportStatusBody).leadsImported)
       expect(new Set(imported).size).toBeGreaterThan(2)
       expect([...imported].sort((a, b) => a - b)).toEqual(imported)
