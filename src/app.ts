@@ -3,7 +3,7 @@
  * reconciler and the start-up work (heal the outbox before taking requests).
  * main.ts serves it on PORT; the tests serve the same thing on an ephemeral port.
  */
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Config, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { createServer } from "./http/clientErrors.ts"
@@ -20,7 +20,6 @@ import { Imports } from "./imports/Imports.ts"
 import { LocalTaskQueue } from "./imports/LocalTaskQueue.ts"
 import { Reconciler } from "./imports/Reconciler.ts"
 import { TaskQueue } from "./imports/TaskQueue.ts"
-import { TriggerTaskQueue } from "./imports/TriggerTaskQueue.ts"
 import { Lists } from "./lists/Lists.ts"
 import { McpLive } from "./mcp/server.ts"
 import type { ImportStages } from "./pipeline/ImportStages.ts"
@@ -30,12 +29,19 @@ import { Support } from "./support/Support.ts"
 
 const engineConfig = Config.Literals(["local", "trigger"], "TASK_ENGINE").pipe(Config.withDefault("local" as const))
 
-/** TASK_ENGINE: `local` (default, in-process) or `trigger` (Trigger.dev). */
+/**
+ * TASK_ENGINE: `local` (default, in-process) or `trigger` (Trigger.dev). The Trigger.dev SDK is
+ * loaded only by the engine that uses it (about 35 MB of a process that never calls it).
+ */
 export const TaskQueueLive: Layer.Layer<TaskQueue | LocalRunSignal, Config.ConfigError, Database> = Layer.unwrap(
-  Effect.map(engineConfig, (engine) =>
+  Effect.flatMap(engineConfig, (engine) =>
     engine === "trigger"
-      ? Layer.merge(TriggerTaskQueue.layer, LocalRunSignal.layer)
-      : LocalTaskQueue.layer.pipe(Layer.provideMerge(LocalRunSignal.layer)))
+      ? Effect.map(
+        Effect.promise(() => import("./imports/TriggerTaskQueue.ts")),
+        ({ TriggerTaskQueue }): Layer.Layer<TaskQueue | LocalRunSignal, Config.ConfigError, Database> =>
+          Layer.merge(TriggerTaskQueue.layer, LocalRunSignal.layer)
+      )
+      : Effect.succeed(LocalTaskQueue.layer.pipe(Layer.provideMerge(LocalRunSignal.layer))))
 )
 
 /** The in-process engine when TASK_ENGINE=local; with Trigger.dev the platform runs the tasks. */

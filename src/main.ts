@@ -4,7 +4,7 @@
  * user on an empty embedded database, and serves HTTP on PORT (default 3000).
  * SIGTERM or SIGINT stops it within SHUTDOWN_GRACE_MS (exit 0; 1 when it had to abandon work).
  */
-import { NodeRuntime } from "@effect/platform-node"
+import { runMain } from "@effect/platform-node/NodeRuntime"
 import { Config, Effect, Layer } from "effect"
 import { ServerLive, ServicesLive } from "./app.ts"
 import { Database } from "./db/Database.ts"
@@ -21,4 +21,4 @@ const Main = Layer.unwrap(Effect.gen(function*() {
   Layer.provide(ShutdownGrace)
 )
 
-NodeRuntime.runMain(Layer.launch(Main), { teardown })
+runMain(Layer.launch(Main), { teardown })
