@@ -9,10 +9,12 @@ import { writeFileSync } from "node:fs"
 import { parseArgs } from "node:util"
 import { type Options, type Row, table } from "./lib.ts"
 import { runAppend } from "./append.ts"
+import { runPipeline } from "./pipeline.ts"
 import { runPost } from "./post.ts"
 
 const SECTIONS: Record<string, (options: Options) => Promise<Array<Row>>> = {
   post: runPost,
+  pipeline: runPipeline,
   append: runAppend
 }
 
