@@ -9,13 +9,17 @@ import { writeFileSync } from "node:fs"
 import { parseArgs } from "node:util"
 import { type Options, type Row, table } from "./lib.ts"
 import { runAppend } from "./append.ts"
+import { runDedupe } from "./dedupe.ts"
 import { runPipeline } from "./pipeline.ts"
 import { runPost } from "./post.ts"
+import { runRebuild } from "./rebuild.ts"
 
 const SECTIONS: Record<string, (options: Options) => Promise<Array<Row>>> = {
   post: runPost,
   pipeline: runPipeline,
-  append: runAppend
+  append: runAppend,
+  rebuild: runRebuild,
+  dedupe: runDedupe
 }
 
 const { values } = parseArgs({

@@ -53,6 +53,19 @@ export const FLOOR_ROWS_INSERT = `insert into floor_rows (id, list_id, user_id, 
   select gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, 'run_floor', r->>'linkedinUrl', r->>'salesNavUrl', r, now()
   from jsonb_array_elements($4::text::jsonb) r`
 
+/** Real imports of these sizes, run all at once to the end (a realistic log: rebuild's template). */
+export const runTemplateImports = (sizes: ReadonlyArray<number>) =>
+  Effect.gen(function*() {
+    const accounts = yield* Accounts
+    const imports = yield* Imports
+    const runs = yield* Effect.forEach(sizes, (leads) =>
+      Effect.gen(function*() {
+        const user = yield* accounts.createUser({ email: `tpl-${randomBytes(6).toString("hex")}@example.com`, credits: leads, salesNavigator: true })
+        return yield* imports.start(user.userId, { url: searchUrl("tpl"), maxResults: leads, skipExistingCustomers: true })
+      }))
+    return yield* runAll(runs)
+  })
+
 /** The floor: `total` lead rows, 2,500 a statement; rows per second. */
 const floorInserts = async (db: FloorSql, total: number) => {
   await db.query(FLOOR_ROWS_TABLE)
