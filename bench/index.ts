@@ -10,6 +10,7 @@ import { parseArgs } from "node:util"
 import { type Options, type Row, table } from "./lib.ts"
 import { runAppend } from "./append.ts"
 import { runDedupe } from "./dedupe.ts"
+import { runMemory } from "./memory.ts"
 import { runPipeline } from "./pipeline.ts"
 import { runPost } from "./post.ts"
 import { runRebuild } from "./rebuild.ts"
@@ -19,6 +20,7 @@ const SECTIONS: Record<string, (options: Options) => Promise<Array<Row>>> = {
   pipeline: runPipeline,
   append: runAppend,
   rebuild: runRebuild,
+  memory: runMemory,
   dedupe: runDedupe
 }
 
