@@ -1,5 +1,5 @@
 /**
- * Section `pipeline`: 20 imports at once, each of 2,500 leads (--quick: 500), through the real
+ * Section `pipeline`: 20 imports at once, each of 2,500 leads (--quick: 250), through the real
  * stages (fetch, dedupe, persist with every inline projection, charges, refund), driven by
  * runImport with the local stage runner — what the local engine does with a concurrency of 20 —
  * from a fake source without latency. The service's default pool (10 connections).
@@ -78,7 +78,7 @@ const floorInserts = async (db: FloorSql, total: number) => {
 }
 
 const measure = async (backend: Backend, options: Options, serviceUrl: string | undefined, floorUrl: string | undefined) => {
-  const leads = options.quick ? 500 : 2500
+  const leads = options.quick ? 250 : 2500
   const runtime = servicesRuntime(serviceEnv(serviceUrl, { FAKE_PAGE_LATENCY_MS: "0" }))
   try {
     // One small import first, so nothing is timed with a cold JIT or cold caches.

@@ -4,6 +4,7 @@
  * over a log of 1,000,000 events (--quick: 100,000; PGlite without DATABASE_URL: 20,000 / 5,000),
  * next to the floor in the same run: one plain SELECT streaming the
  * same events (a postgres.js cursor; keyset pages on PGlite). Peak RSS of this process meanwhile.
+ * BENCH_REBUILD_EVENTS sets the log's size.
  *
  * The log is made fast and realistic: a few real imports through the pipeline (every event type at
  * its real size: pages of 25 leads, dedupe decisions, batches, charges, refunds, lists, credits)
@@ -103,7 +104,8 @@ const rebuild = (projection: Projection) =>
   })
 
 const measure = async (backend: Backend, options: Options, serviceUrl: string | undefined) => {
-  const target = backend === "PGlite" ? (options.quick ? 5_000 : 20_000) : options.quick ? 100_000 : 1_000_000
+  const target = Number(process.env.BENCH_REBUILD_EVENTS ?? 0) ||
+    (backend === "PGlite" ? (options.quick ? 5_000 : 20_000) : options.quick ? 100_000 : 1_000_000)
   const batchSize = backend === "PGlite" ? 100 : 2000
   const runtime = servicesRuntime(serviceEnv(serviceUrl, { FAKE_PAGE_LATENCY_MS: "0", REBUILD_BATCH_SIZE: String(batchSize) }))
   const rows: Array<Row> = []
