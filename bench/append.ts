@@ -87,7 +87,7 @@ const pgliteInserts = async (writers: number, seconds: number) => {
 }
 
 const measure = async (backend: Backend, options: Options, serviceUrl: string | undefined, floorUrl: string | undefined) => {
-  const seconds = options.quick ? 3 : 10
+  const seconds = options.seconds ?? (options.quick ? 3 : 10)
   // A pool as large as the floor's clients: what is measured is the store, not a queue for connections.
   const runtime = ManagedRuntime.make(EventStore.layer({ inline: [] }).pipe(
     Layer.provideMerge(Database.layer),

@@ -14,6 +14,8 @@ import { adminUrl, withDatabase } from "../test/support/postgres-url.ts"
 export interface Options {
   readonly quick: boolean
   readonly databaseUrl: string | undefined
+  /** BENCH_SECONDS: how long each timed load of `post` and `append` lasts (the smoke test's 1). */
+  readonly seconds?: number | undefined
 }
 
 export type Backend = "PostgreSQL" | "PGlite"

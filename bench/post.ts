@@ -155,15 +155,15 @@ const startFloor = async (db: FloorSql, users: ReadonlyArray<User>) => {
 
 const measure = async (backend: Backend, options: Options, databaseUrl: string | undefined, floorUrl: string | undefined) => {
   const rows: Array<Row> = []
-  const secondsEach = options.quick ? 3 : 10
+  const secondsEach = options.seconds ?? (options.quick ? 3 : 10)
   const service = await startService(databaseUrl)
   const floorDb = floorUrl ? floorPostgres(floorUrl, POOL) : await floorPGlite()
   const floor = await startFloor(floorDb, service.users)
   const tokens = service.users.map((u) => u.token)
   try {
     // Warm both (JIT, prepared statements, caches) before anything is timed.
-    await load(service.port, tokens, 8, options.quick ? 1 : 2)
-    await load(floor.port, tokens, 8, options.quick ? 1 : 2)
+    await load(service.port, tokens, 8, options.quick || options.seconds ? 1 : 2)
+    await load(floor.port, tokens, 8, options.quick || options.seconds ? 1 : 2)
     for (const connections of CONNECTIONS) {
       const s = await load(service.port, tokens, connections, secondsEach)
       const f = await load(floor.port, tokens, connections, secondsEach)
