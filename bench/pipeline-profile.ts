@@ -11,6 +11,7 @@
 import { ConfigProvider, Context, Effect, Layer } from "effect"
 import { sql } from "kysely"
 import { randomBytes } from "node:crypto"
+import { readFileSync } from "node:fs"
 import postgres from "postgres"
 import { ServicesLive } from "../src/app.ts"
 import { Accounts } from "../src/accounts/Accounts.ts"
@@ -49,7 +50,21 @@ const counting = (inner: Layer.Layer<Database, unknown>) =>
     Effect.map(Database, (db) =>
       Database.of({
         ...db,
-        query: (f) => Effect.flatMap(CurrentStage, (s) => Effect.andThen(Effect.sync(() => tally(s).statements++), db.query(f))),
+        query: (f) =>
+          Effect.flatMap(CurrentStage, (s) =>
+            Effect.suspend(() => {
+              const n = tally(s).statements++
+              const started = performance.now()
+              return Effect.tap(db.query(f), () =>
+                Effect.sync(() => {
+                  if (!process.env.BENCH_DETAIL) return
+                  const k = `${s} #${n - (statementsAtCall.get(s) ?? 0)}`
+                  const d = detail.get(k) ?? { n: 0, ms: 0 }
+                  d.n++
+                  d.ms += performance.now() - started
+                  detail.set(k, d)
+                }))
+            })),
         transaction: (effect) =>
           Effect.flatMap(db.inTransaction, (inside) =>
             inside ? db.transaction(effect) : Effect.flatMap(CurrentStage, (s) =>
@@ -57,8 +72,13 @@ const counting = (inner: Layer.Layer<Database, unknown>) =>
       }))
   ).pipe(Layer.provide(inner))
 
+/** BENCH_DETAIL: mean wall ms of each statement of a stage call, by its place in the call. */
+const detail = new Map<string, { n: number; ms: number }>()
+const statementsAtCall = new Map<string, number>()
+
 const timed = <A, E, R>(stage: string, effect: Effect.Effect<A, E, R>) =>
   Effect.suspend(() => {
+    statementsAtCall.set(stage, tally(stage).statements)
     const started = performance.now()
     return effect.pipe(
       Effect.provideService(CurrentStage, stage),
@@ -71,6 +91,31 @@ const timed = <A, E, R>(stage: string, effect: Effect.Effect<A, E, R>) =>
       )
     )
   })
+
+/**
+ * CPU time so far, in ms: this process's, and the database's — the server backends of this
+ * database on PostgreSQL (from /proc: same machine), none on PGlite (it runs in this process).
+ */
+const cpu = Effect.gen(function*() {
+  const db = yield* Database
+  const node = (process.cpuUsage().user + process.cpuUsage().system) / 1000
+  if (db.backend === "pglite") return { node, database: 0 }
+  const { rows } = yield* db.query((q) =>
+    sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(q)
+  )
+  let ticks = 0
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      // a backend that ended meanwhile
+    }
+  }
+  return { node, database: ticks * 10 }
+})
+let cpuAtStart = { node: 0, database: 0 }
+let cpuUsed = { node: 0, database: 0 }
 
 const url = () => `https://www.linkedin.com/sales/search/people?query=(profile-${randomBytes(4).toString("hex")})`
 
@@ -94,11 +139,14 @@ const direct = (count: number) =>
     }
     const runs = yield* Effect.forEach(Array.from({ length: count }), () => newImport)
     tallies.clear()
+    cpuAtStart = yield* cpu
     const started = performance.now()
     const summaries = yield* Effect.forEach(runs, (run) => timed("orchestrator", runImport(run.importId, run.runId, () => runner)), {
       concurrency: count
     })
     const seconds = (performance.now() - started) / 1000
+    const now = yield* cpu
+    cpuUsed = { node: now.node - cpuAtStart.node, database: now.database - cpuAtStart.database }
     return summaries.reduce((n, s) => n + s.imported, 0) / seconds
   })
 
@@ -109,6 +157,7 @@ const viaEngine = (count: number) =>
     const runs = yield* Effect.forEach(Array.from({ length: count }), () => newImport)
     const ids = runs.map((r) => r.importId)
     tallies.clear()
+    cpuAtStart = yield* cpu
     const started = performance.now()
     yield* Effect.scoped(Effect.gen(function*() {
       yield* Layer.build(LocalEngine.layer)
@@ -122,6 +171,8 @@ const viaEngine = (count: number) =>
       }
     }))
     const seconds = (performance.now() - started) / 1000
+    const now = yield* cpu
+    cpuUsed = { node: now.node - cpuAtStart.node, database: now.database - cpuAtStart.database }
     const { rows } = yield* db.query((q) =>
       sql<{ n: number }>`select coalesce(sum(leads_imported), 0)::int as n from imports where import_id = any(${`{${ids.join(",")}}`}::uuid[])`
         .execute(q)
@@ -136,6 +187,7 @@ const floor = (count: number) =>
     const people = fakeSearchPeople(url())
     const listId = crypto.randomUUID()
     const userId = crypto.randomUUID()
+    const before = yield* cpu
     const started = performance.now()
     for (let i = 0; i < count; i++) {
       const importId = crypto.randomUUID()
@@ -147,12 +199,21 @@ const floor = (count: number) =>
             from jsonb_array_elements(${JSON.stringify(rows)}::text::jsonb) r`.execute(q)
       )
     }
-    return (count * people.length) / ((performance.now() - started) / 1000)
+    const seconds = (performance.now() - started) / 1000
+    const after = yield* cpu
+    const pages = count * people.length / 25
+    console.error(`floor CPU per 25 rows: ${((after.node - before.node + after.database - before.database) / pages).toFixed(2)} ms`)
+    return (count * people.length) / seconds
   })
 
 const report = (label: string, leadsPerSecond: number, imports: number) => {
   const pages = imports * PAGES
   console.error(`\n${label}: ${Math.round(leadsPerSecond)} leads/s (${(1000 / (leadsPerSecond / 25)).toFixed(2)} ms wall per page)`)
+  console.error(
+    `  CPU per page: ${(cpuUsed.node / pages).toFixed(2)} ms service + ${(cpuUsed.database / pages).toFixed(2)} ms database = ${
+      ((cpuUsed.node + cpuUsed.database) / pages).toFixed(2)
+    } ms (the goal: 2.5)`
+  )
   let statements = 0
   let transactions = 0
   for (const [stage, t] of tallies) {
@@ -173,7 +234,9 @@ const measureOn = (backend: string, database: Layer.Layer<Database, unknown>) =>
   Effect.gen(function*() {
     console.error(`== ${backend} (pool ${POOL}) ==`)
     yield* direct(1) // warm-up
+    detail.clear()
     report("1 import", yield* direct(1), 1)
+    for (const [k, d] of [...detail].sort()) if (d.n >= 50) console.error(`  ${k}: ${(d.ms / d.n).toFixed(2)} ms`)
     const many = process.env.BENCH_ENGINE ? yield* viaEngine(CONCURRENT) : yield* direct(CONCURRENT)
     report(`${CONCURRENT} concurrent imports${process.env.BENCH_ENGINE ? " (local engine)" : ""}`, many, CONCURRENT)
     const f = yield* floor(CONCURRENT)
