@@ -7,7 +7,7 @@
  *   available = balance - reserved
  *
  * Set-based: the batch is folded into one change per account and per hold first, then
- * written with one statement per kind of change, however many events.
+ * written with one statement, however many events.
  */
 import { Effect } from "effect"
 import { sql } from "kysely"
@@ -17,7 +17,7 @@ import { columnList, jsonRows } from "../src/db/sql.ts"
 import type { Projection } from "../src/eventstore/Projection.ts"
 
 const accountColumns = { user_id: "uuid", version: "integer", granted: "bigint", charged: "bigint", reserved: "bigint" }
-const holdColumns = { import_id: "uuid", user_id: "uuid", reserved: "bigint" }
+const holdColumns = { import_id: "uuid", user_id: "uuid", reserved: "bigint", charged: "bigint", refunded: "bigint" }
 const settledColumns = { import_id: "uuid", charged: "bigint", refunded: "bigint" }
 
 type CreditEvent = CreditsGranted | CreditsReserved | CreditsCharged | CreditsRefunded
@@ -61,28 +61,31 @@ export const creditsProjection: Projection = {
           settled.set(e.importId, hold)
         }
       }
-      if (accounts.size > 0) {
-        yield* db.query((q) =>
-          sql`insert into credit_accounts (${columnList(accountColumns)})
+      // A hold reserved in this batch is inserted with what the batch settles on it; the
+      // update settles the holds of earlier batches (it cannot see rows this statement inserts).
+      const newHolds = holds.map((h) => {
+        const s = settled.get(h.import_id)
+        settled.delete(h.import_id)
+        return { ...h, charged: s?.charged ?? 0, refunded: s?.refunded ?? 0 }
+      })
+      // One statement for the three changes (distinct rows), so one round trip per append.
+      yield* db.query((q) =>
+        sql`with accounts as (
+              insert into credit_accounts (${columnList(accountColumns)})
               select ${columnList(accountColumns)} from ${jsonRows([...accounts.values()], accountColumns)}
               on conflict (user_id) do update set
                 version = excluded.version,
                 granted = credit_accounts.granted + excluded.granted,
                 charged = credit_accounts.charged + excluded.charged,
-                reserved = credit_accounts.reserved + excluded.reserved`.execute(q)
-        )
-      }
-      if (holds.length > 0) {
-        yield* db.query((q) =>
-          sql`insert into credit_holds (${columnList(holdColumns)})
-              select ${columnList(holdColumns)} from ${jsonRows(holds, holdColumns)}`.execute(q)
-        )
-      }
-      if (settled.size > 0) {
-        yield* db.query((q) =>
-          sql`update credit_holds set charged = credit_holds.charged + r.charged, refunded = credit_holds.refunded + r.refunded
-              from ${jsonRows([...settled.values()], settledColumns)} where credit_holds.import_id = r.import_id`.execute(q)
-        )
-      }
+                reserved = credit_accounts.reserved + excluded.reserved
+              returning 1
+            ), holds as (
+              insert into credit_holds (${columnList(holdColumns)})
+              select ${columnList(holdColumns)} from ${jsonRows(newHolds, holdColumns)}
+              returning 1
+            )
+            update credit_holds set charged = credit_holds.charged + r.charged, refunded = credit_holds.refunded + r.refunded
+            from ${jsonRows([...settled.values()], settledColumns)} where credit_holds.import_id = r.import_id`.execute(q)
+      )
     })
 }

@@ -12,6 +12,7 @@ import { Effect } from "effect"
 import { sql } from "kysely"
 import { type DomainEvent, ImportRequested, importStream } from "../../../events/index.ts"
 import type { Database, SqlError } from "../../db/Database.ts"
+import { textArray } from "../../db/sql.ts"
 import type { EventStore, RecordedEvent } from "../../eventstore/EventStore.ts"
 import { haltEventIds, importEventIds } from "../importEventIds.ts"
 import type { Fact, HaltReason } from "../importProcess.ts"
@@ -24,8 +25,11 @@ export interface Recorded {
   readonly has: (eventId: string) => boolean
 }
 
-/** Events kept per process: a stage needs its own page's; more would grow memory with the import. */
-const CACHE_SIZE = 64
+/**
+ * Events kept per process: a stage needs its own page's (fetched, deduped), so a few per import
+ * in flight — enough for some 60 imports at once; more would grow memory with the import.
+ */
+const CACHE_SIZE = 256
 
 /** Requests and provider account ids kept per process (one per import in flight). */
 const LOOKUP_CACHE_SIZE = 10_000
@@ -83,16 +87,22 @@ export const makeImportRecords = (db: Database["Service"], store: EventStore["Se
 
   /**
    * Takes the import's lock for the rest of the transaction (and the user's, for a persist:
-   * its final dedupe check must see every other import's rows). The refund and the cancel
-   * take the import's lock too, so a stage's write and the import's end never interleave.
+   * its final dedupe check must see every other import's rows), then answers as `check` does,
+   * from what is committed once the lock is ours — in one round trip (migration 0008). The
+   * refund and the cancel take the import's lock too, so a stage's write and the import's
+   * end never interleave. Only recorded events missing from the cache are read (rarely any).
    */
-  const lock = (importId: string, userId?: string) =>
-    db.query((q) =>
-      userId === undefined
-        ? sql`select pg_advisory_xact_lock(hashtextextended(${`import:${importId}`}, 0))`.execute(q)
-        : sql`select pg_advisory_xact_lock(hashtextextended(${`import:${importId}`}, 0)),
-                     pg_advisory_xact_lock(hashtextextended(${`persist:${userId}`}, 0))`.execute(q)
-    )
+  const lockAndCheck = (importId: string, eventIds: ReadonlyArray<string>, userId?: string) =>
+    Effect.gen(function*() {
+      const ids = [...eventIds, ...haltEventIds(importId)]
+      const locks = userId === undefined ? [`import:${importId}`] : [`import:${importId}`, `persist:${userId}`]
+      const { rows } = yield* db.query((q) =>
+        sql<{ id: string }>`select id from import_lock_and_check(${textArray(locks)}, ${textArray(ids)}::uuid[]) as id`
+          .execute(q)
+      )
+      const get = yield* recorded(rows.map((r) => r.id))
+      return { get, halt: haltOf(importId, get) }
+    })
 
   const must = <A>(stage: StageName, what: string) => (value: A | undefined) =>
     value === undefined
@@ -163,7 +173,7 @@ export const makeImportRecords = (db: Database["Service"], store: EventStore["Se
         .executeTakeFirstOrThrow()
     ).pipe(Effect.map((h) => ({ reserved: Number(h.reserved), charged: Number(h.charged), refunded: Number(h.refunded) })))
 
-  return { ids: importEventIds, recorded, remember, check, halted, lock, must, request, providerAccountId, metadata, appendOnce, hold }
+  return { ids: importEventIds, recorded, remember, check, halted, lockAndCheck, must, request, providerAccountId, metadata, appendOnce, hold }
 }
 
 const describeHalt = (reason: HaltReason): string =>

@@ -17,21 +17,16 @@ export const dedupePage = (db: Database["Service"], records: ImportRecords) => {
   return (importId: string, page: number): Effect.Effect<Fact, StageFailed> =>
     Effect.gen(function*() {
       const { ids } = records
-      const { get, halt } = yield* records.check(importId, [ids.deduped(importId, page), ids.fetched(importId, page)])
-      const done = get(ids.deduped(importId, page), LeadsDeduped)
-      if (halt) return yield* records.halted("dedupe", importId, halt, `dedupe ${page}`)
-      if (done) return factOf(done.event)!
-
-      const req = yield* records.request("dedupe", importId)
-      const fetched = yield* records.must<RecordedEvent<PageFetched>>("dedupe", `page ${page} of import ${importId}`)(
-        get(ids.fetched(importId, page), PageFetched)
-      )
+      // Straight to the lock: a check before it would only save a transaction on a replay.
       const written = yield* db.transaction(Effect.gen(function*() {
-        yield* records.lock(importId)
-        const now = yield* records.check(importId, [ids.deduped(importId, page)])
-        const raced = now.get(ids.deduped(importId, page), LeadsDeduped)
-        if (now.halt) return now.halt
-        if (raced) return raced
+        const { get, halt } = yield* records.lockAndCheck(importId, [ids.deduped(importId, page), ids.fetched(importId, page)])
+        const done = get(ids.deduped(importId, page), LeadsDeduped)
+        if (halt) return halt
+        if (done) return done
+        const req = yield* records.request("dedupe", importId)
+        const fetched = yield* records.must<RecordedEvent<PageFetched>>("dedupe", `page ${page} of import ${importId}`)(
+          get(ids.fetched(importId, page), PageFetched)
+        )
         const known = yield* lookup(req.userId, importId, req.listId, matchKeysOf(fetched.event.leads))
         const outcome = decideDedupe(fetched.event.leads, known, req.skipExistingCustomers)
         return yield* records.appendOnce(

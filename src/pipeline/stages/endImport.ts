@@ -26,8 +26,8 @@ export const refundUnusedCredits = (db: Database["Service"], records: ImportReco
   Effect.gen(function*() {
     const { ids } = records
     const refund = yield* db.transaction(Effect.gen(function*() {
-      yield* records.lock(importId)
-      const done = (yield* records.recorded([ids.refunded(importId)]))(ids.refunded(importId), CreditsRefunded)
+      const { get } = yield* records.lockAndCheck(importId, [])
+      const done = get(ids.refunded(importId), CreditsRefunded)
       if (done) return done
       const req = yield* records.request("refund-unused-credits", importId)
       const amount = decideRefund(yield* records.hold(importId))

@@ -40,8 +40,7 @@ export const fetchPage = (db: Database["Service"], records: ImportRecords, leads
 
     // Recorded under the import's lock, unless the import halted while the provider answered.
     const written = yield* db.transaction(Effect.gen(function*() {
-      yield* records.lock(importId)
-      const now = yield* records.check(importId, [ids.fetched(importId, page)])
+      const now = yield* records.lockAndCheck(importId, [ids.fetched(importId, page)])
       const raced = now.get(ids.fetched(importId, page), PageFetched)
       if (now.halt) return now.halt
       if (raced) return raced

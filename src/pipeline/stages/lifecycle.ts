@@ -61,8 +61,7 @@ export const requestCancel = (db: Database["Service"], records: ImportRecords) =
   Effect.gen(function*() {
     const { ids } = records
     const outcome = yield* db.transaction(Effect.gen(function*() {
-      yield* records.lock(importId)
-      const get = yield* records.recorded([ids.ended(importId), ids.refunded(importId), ids.cancelRequested(importId)])
+      const { get } = yield* records.lockAndCheck(importId, [])
       const refund = get(ids.refunded(importId), CreditsRefunded)
       if (get.has(ids.ended(importId)) || (refund !== undefined && refund.event.because.outcome !== "canceled")) {
         return "ended" as const

@@ -23,21 +23,20 @@ import { type Fact, factOf } from "../importProcess.ts"
 import { decidePersist } from "../money.ts"
 import { sqlFailures, type StageFailed } from "../StageFailed.ts"
 import type { ImportRecords } from "./ImportRecords.ts"
-import { knownKeys } from "./knownKeys.ts"
+import { persistLookup } from "./knownKeys.ts"
 
 export const persistBatch = (db: Database["Service"], records: ImportRecords) => {
-  const lookup = knownKeys(db)
+  const lookup = persistLookup(db)
   return (importId: string, page: number, runId: string): Effect.Effect<Fact, StageFailed> =>
     Effect.gen(function*() {
       const { ids } = records
       const written = yield* db.transaction(Effect.gen(function*() {
         const req = yield* records.request("persist-batch", importId)
-        yield* records.lock(importId, req.userId)
-        const { get, halt } = yield* records.check(importId, [
+        const { get, halt } = yield* records.lockAndCheck(importId, [
           ids.persisted(importId, page),
           ids.fetched(importId, page),
           ids.deduped(importId, page)
-        ])
+        ], req.userId)
         const done = get(ids.persisted(importId, page), BatchPersisted)
         if (halt) return halt
         if (done) return [done]
@@ -49,8 +48,7 @@ export const persistBatch = (db: Database["Service"], records: ImportRecords) =>
         )
         const leads = fetched.event.leads
         const kept = deduped.event.decisions.filter((d) => d.outcome === "kept")
-        const known = yield* lookup(req.userId, importId, req.listId, matchKeysOf(kept.map((d) => leads[d.index]!)))
-        const hold = yield* records.hold(importId)
+        const { known, hold } = yield* lookup(req.userId, importId, req.listId, matchKeysOf(kept.map((d) => leads[d.index]!)))
         const decision = decidePersist({
           maxResults: req.maxResults,
           charged: hold.charged,
