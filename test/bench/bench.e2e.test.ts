@@ -40,5 +40,5 @@ describe(`the bench script (${backend})`, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
-  }, 240_000)
+  }, 420_000)
 })
