@@ -1,5 +1,6 @@
 /**
  * Section `memory`: the service as a process of its own (`node src/main.ts`, as `npm start` runs it).
+ * The process gets the Node options `npm start` gives it (package.json), so it is measured as deployed.
  * - idle RSS: started, answering on its port, then left alone 5 s; VmRSS from /proc. On PostgreSQL
  *   (a scratch database) and on PGlite (PGLITE_DATA_DIR=memory).
  * - peak RSS during 20 concurrent imports of 2,500 leads (--quick: 500; PGlite: 250 / 500),
@@ -11,10 +12,18 @@
  */
 import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { api, exited, freePort, startService, waitFor } from "../test/support/service-process.ts"
 import { type Backend, fmt, type Options, type Row, rssMb, rssSampler, sleep, withScratch } from "./lib.ts"
 
 const IMPORTS = 20
+
+/** The Node options of `npm start` ("node <options> src/main.ts" in package.json). */
+const startOptions = (): Array<string> => {
+  const start: string = JSON.parse(readFileSync("package.json", "utf8")).scripts.start
+  const words = start.trim().split(/\s+/)
+  return words.slice(1, words.indexOf("src/main.ts"))
+}
 const ADMIN = `bench-admin-${randomBytes(12).toString("hex")}`
 
 const stop = async (child: ChildProcess) => {
@@ -36,7 +45,7 @@ const measure = async (backend: Backend, options: Options, databaseUrl: string |
     FAKE_PAGE_LATENCY_MS: "0",
     IMPORT_RATE_PER_MINUTE: "0",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: "", PGLITE_DATA_DIR: "memory" })
-  }, output)
+  }, output, startOptions())
   const call = api(port)
   try {
     await waitFor("the service's port", async () => ((await call("GET", "/api/credits")).status === 401 ? true : undefined), 120_000)
@@ -46,7 +55,7 @@ const measure = async (backend: Backend, options: Options, databaseUrl: string |
     const idleRow: Row = {
       section: "memory",
       backend,
-      measure: "idle RSS of the service (node src/main.ts, 5 s after its port answers)",
+      measure: "idle RSS of the service (as npm start runs it, 5 s after its port answers)",
       value: `${fmt(idle)} MB`,
       target: backend === "PostgreSQL" ? "< 150 MB" : "< 300 MB",
       data: { idleMb: idle }

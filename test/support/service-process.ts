@@ -15,8 +15,8 @@ export const freePort = () =>
   })
 
 /** Starts the service with `env` added to this process's; stdout and stderr go to `output`. */
-export const startService = (env: Record<string, string>, output: Array<string>): ChildProcess => {
-  const child = spawn(process.execPath, ["src/main.ts"], {
+export const startService = (env: Record<string, string>, output: Array<string>, nodeArgs: ReadonlyArray<string> = []): ChildProcess => {
+  const child = spawn(process.execPath, [...nodeArgs, "src/main.ts"], {
     cwd: process.cwd(),
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"]
