@@ -6,6 +6,7 @@ import * as m0003 from "./0003_import_lifecycle.ts"
 import * as m0004 from "./0004_tokens_and_rate_limits.ts"
 import * as m0005 from "./0005_idempotency_keys.ts"
 import * as m0006 from "./0006_support.ts"
+import * as m0007 from "./0007_start_import_function.ts"
 
 export const migrations: Record<string, Migration> = {
   "0001_event_store": m0001,
@@ -13,5 +14,6 @@ export const migrations: Record<string, Migration> = {
   "0003_import_lifecycle": m0003,
   "0004_tokens_and_rate_limits": m0004,
   "0005_idempotency_keys": m0005,
-  "0006_support": m0006
+  "0006_support": m0006,
+  "0007_start_import_function": m0007
 }
