@@ -1,0 +1,127 @@
+/**
+ * What every section of `npm run bench` shares: the options, scratch PostgreSQL databases,
+ * the service's layers under a given configuration, and the table a section prints.
+ */
+import { ConfigProvider, Layer, ManagedRuntime } from "effect"
+import { randomBytes } from "node:crypto"
+import { readFileSync } from "node:fs"
+import postgres from "postgres"
+import { ServicesLive } from "../src/app.ts"
+import { Database } from "../src/db/Database.ts"
+import { adminUrl, withDatabase } from "../test/support/postgres-url.ts"
+
+/** `--quick`, `--only a,b`; DATABASE_URL decides the backends. */
+export interface Options {
+  readonly quick: boolean
+  readonly databaseUrl: string | undefined
+}
+
+export type Backend = "PostgreSQL" | "PGlite"
+
+/** One line of a section's table: what was measured, its figure, the floor's, and the ratio. */
+export interface Row {
+  readonly section: string
+  readonly backend: Backend
+  readonly measure: string
+  readonly value: string
+  readonly floor?: string
+  readonly ratio?: string
+  readonly target?: string
+  /** The raw numbers, for results.json. */
+  readonly data?: Record<string, unknown>
+}
+
+/** Runs a statement on the server's maintenance database. */
+export const adminSql = async (databaseUrl: string, statement: string) => {
+  const sql = postgres(adminUrl(databaseUrl), { max: 1, onnotice: () => {} })
+  try {
+    await sql.unsafe(statement)
+  } finally {
+    await sql.end()
+  }
+}
+
+/** A scratch database on DATABASE_URL's server: its URL, and `drop` to remove it (forcing out any connection). */
+export const scratchDatabase = async (databaseUrl: string, label: string) => {
+  const name = `sni_bench_${label}_${randomBytes(4).toString("hex")}`
+  await adminSql(databaseUrl, `create database ${name}`)
+  return {
+    name,
+    url: withDatabase(databaseUrl, name),
+    drop: () => adminSql(databaseUrl, `drop database if exists ${name} with (force)`)
+  }
+}
+
+/** `f` with a scratch database, dropped afterwards whatever happens. */
+export const withScratch = async <A>(databaseUrl: string, label: string, f: (url: string) => Promise<A>): Promise<A> => {
+  const scratch = await scratchDatabase(databaseUrl, label)
+  try {
+    return await f(scratch.url)
+  } finally {
+    await scratch.drop()
+  }
+}
+
+/**
+ * The service's configuration for a bench: the database (a scratch PostgreSQL database, or
+ * in-memory PGlite), no reconciler passes, and whatever the section sets.
+ */
+export const serviceEnv = (databaseUrl: string | undefined, env: Record<string, string> = {}): Record<string, string> => ({
+  ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { PGLITE_DATA_DIR: "memory" }),
+  DEMO_USER: "false",
+  TASK_ENGINE: "local",
+  RECONCILE_INTERVAL_MS: "0",
+  ...env
+})
+
+/** Every service of the application over its database (Database.layer reads the same configuration). */
+export const servicesRuntime = (env: Record<string, string>) =>
+  ManagedRuntime.make(
+    ServicesLive.pipe(
+      Layer.provideMerge(Database.layer),
+      Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env)))
+    )
+  )
+
+/** Seconds since `started` (a performance.now()). */
+export const seconds = (started: number) => (performance.now() - started) / 1000
+
+export const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+export const pct = (value: number, floor: number) => `${fmt((100 * value) / floor)} %`
+
+/** VmRSS of a process, in MB (Linux). */
+export const rssMb = (pid: number = process.pid): number => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8")
+  const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? Number.NaN)
+  return kb / 1024
+}
+
+/** Samples this process's RSS every `everyMs` until stopped; the peak in MB. */
+export const rssSampler = (everyMs = 100, pid: number = process.pid) => {
+  let peak = rssMb(pid)
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMb(pid))
+    } catch {
+      // the process is gone
+    }
+  }, everyMs)
+  return {
+    get peak() {
+      return peak
+    },
+    stop: () => {
+      clearInterval(timer)
+      return peak
+    }
+  }
+}
+
+/** A section's rows as a markdown table. */
+export const table = (rows: ReadonlyArray<Row>): string => {
+  const lines = ["| section | backend | measure | result | floor (same run) | ratio | target |", "| --- | --- | --- | --- | --- | --- | --- |"]
+  for (const r of rows) lines.push(`| ${r.section} | ${r.backend} | ${r.measure} | ${r.value} | ${r.floor ?? ""} | ${r.ratio ?? ""} | ${r.target ?? ""} |`)
+  return lines.join("\n")
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

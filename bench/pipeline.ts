@@ -1,0 +1,103 @@
+/**
+ * Section `pipeline`: 20 imports at once, each of 2,500 leads (--quick: 500), through the real
+ * stages (fetch, dedupe, persist with every inline projection, charges, refund), driven by
+ * runImport with the local stage runner — what the local engine does with a concurrency of 20 —
+ * from a fake source without latency. The service's default pool (10 connections).
+ * Floor, same run: set-based INSERTs of as many lead rows (the same fake leads), 2,500 a
+ * statement, into a table shaped like list_rows, on one connection.
+ * On PostgreSQL (DATABASE_URL) and on PGlite (one connection for everything).
+ */
+import { Effect } from "effect"
+import { randomBytes } from "node:crypto"
+import { Accounts } from "../src/accounts/Accounts.ts"
+import { Imports } from "../src/imports/Imports.ts"
+import { fakeSearchPeople } from "../src/leads/FakeLeadSource.ts"
+import { ImportStages } from "../src/pipeline/ImportStages.ts"
+import { localStageRunner } from "../src/pipeline/LocalEngine.ts"
+import { runImport } from "../src/pipeline/runImport.ts"
+import { floorPGlite, floorPostgres, type FloorSql } from "./floor.ts"
+import { type Backend, fmt, type Options, pct, type Row, seconds, serviceEnv, servicesRuntime, withScratch } from "./lib.ts"
+
+const IMPORTS = 20
+const PAGE = 25
+
+export const searchUrl = (label: string) =>
+  `https://www.linkedin.com/sales/search/people?query=(${label}-${randomBytes(4).toString("hex")})`
+
+/** `count` users, one import each of `leads` leads, started (recorded, not run: no engine here). */
+const startImports = (count: number, leads: number) =>
+  Effect.gen(function*() {
+    const accounts = yield* Accounts
+    const imports = yield* Imports
+    return yield* Effect.forEach(Array.from({ length: count }), () =>
+      Effect.gen(function*() {
+        const user = yield* accounts.createUser({ email: `pipe-${randomBytes(6).toString("hex")}@example.com`, credits: leads, salesNavigator: true })
+        return yield* imports.start(user.userId, { url: searchUrl("pipe"), maxResults: leads, skipExistingCustomers: true })
+      }))
+  })
+
+/** Runs the imports all at once through the real stages; leads imported and seconds. */
+const runAll = (runs: ReadonlyArray<{ readonly importId: string; readonly runId: string }>) =>
+  Effect.gen(function*() {
+    const runner = localStageRunner(yield* ImportStages)
+    const started = performance.now()
+    const summaries = yield* Effect.forEach(runs, (run) => runImport(run.importId, run.runId, () => runner), { concurrency: "unbounded" })
+    return { imported: summaries.reduce((a, s) => a + s.imported, 0), seconds: seconds(started) }
+  })
+
+export const FLOOR_ROWS_TABLE = `create table floor_rows (
+  id uuid primary key, seq bigint generated always as identity, list_id uuid not null, user_id uuid not null,
+  import_id uuid not null, run_id text not null, linkedin_url text, sales_nav_url text, profile jsonb not null,
+  added_at timestamptz not null)`
+export const FLOOR_ROWS_INSERT = `insert into floor_rows (id, list_id, user_id, import_id, run_id, linkedin_url, sales_nav_url, profile, added_at)
+  select gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, 'run_floor', r->>'linkedinUrl', r->>'salesNavUrl', r, now()
+  from jsonb_array_elements($4::text::jsonb) r`
+
+/** The floor: `total` lead rows, 2,500 a statement; rows per second. */
+const floorInserts = async (db: FloorSql, total: number) => {
+  await db.query(FLOOR_ROWS_TABLE)
+  await db.query(`create index floor_rows_by_list on floor_rows (list_id, seq)`)
+  const batches: Array<string> = []
+  for (let n = 0; n < total; n += 2500) batches.push(JSON.stringify(fakeSearchPeople(searchUrl("floor")).slice(0, Math.min(2500, total - n))))
+  const started = performance.now()
+  for (const leads of batches) await db.query(FLOOR_ROWS_INSERT, [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), leads])
+  return total / seconds(started)
+}
+
+const measure = async (backend: Backend, options: Options, serviceUrl: string | undefined, floorUrl: string | undefined) => {
+  const leads = options.quick ? 500 : 2500
+  const runtime = servicesRuntime(serviceEnv(serviceUrl, { FAKE_PAGE_LATENCY_MS: "0" }))
+  try {
+    // One small import first, so nothing is timed with a cold JIT or cold caches.
+    await runtime.runPromise(Effect.flatMap(startImports(1, 100), runAll))
+    const runs = await runtime.runPromise(startImports(IMPORTS, leads))
+    const { imported, seconds: took } = await runtime.runPromise(runAll(runs))
+    const floorDb = floorUrl ? floorPostgres(floorUrl, 1) : await floorPGlite()
+    const floor = await floorInserts(floorDb, IMPORTS * leads).finally(() => floorDb.close())
+    const rate = imported / took
+    const row: Row = {
+      section: "pipeline",
+      backend,
+      measure: `${IMPORTS} concurrent imports of ${fmt(leads)} leads${backend === "PGlite" ? " (one connection)" : " (pool of 10)"}`,
+      value: `${fmt(rate)} leads/s, ${fmt((1000 * PAGE) / rate, 2)} ms a page of 25 (${fmt(imported)} leads in ${fmt(took, 1)} s)`,
+      floor: `${fmt(floor)} rows/s (set-based INSERT, 2,500 a statement)`,
+      ratio: pct(rate, floor),
+      target: backend === "PostgreSQL" ? "≥ 10,000 leads/s (≤ 2.5 ms a page)" : "",
+      data: { imports: IMPORTS, leadsEach: leads, imported, seconds: took, leadsPerSecond: rate, floorRowsPerSecond: floor }
+    }
+    console.error(`pipeline ${backend}: ${row.value} | ${row.floor} | ${row.ratio}`)
+    return [row]
+  } finally {
+    await runtime.dispose()
+  }
+}
+
+export const runPipeline = async (options: Options): Promise<Array<Row>> => {
+  const rows: Array<Row> = []
+  if (options.databaseUrl) {
+    const url = options.databaseUrl
+    rows.push(...await withScratch(url, "pipe", (s) => withScratch(url, "pipefloor", (f) => measure("PostgreSQL", options, s, f))))
+  }
+  rows.push(...await measure("PGlite", options, undefined, undefined))
+  return rows
+}
