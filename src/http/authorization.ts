@@ -39,7 +39,7 @@ export const AuthorizationLive = Layer.effect(
         Effect.gen(function*() {
           const token = Redacted.value(credential)
           const hash = hashToken(token)
-          const cached = RECHECKING_ENDPOINTS.has(endpoint.name) ? known.get(hash) : undefined
+          const cached = RECHECKING_ENDPOINTS.has(endpoint.identifier) ? known.get(hash) : undefined
           if (cached !== undefined) {
             return yield* Effect.provideService(httpEffect, CurrentUser, { ...cached, unverifiedTokenHash: hash }).pipe(
               // Whatever failed (a bad body, a rejection, the command finding the token revoked), the
