@@ -1,13 +1,15 @@
 /**
  * Starting imports, cancelling them, and reading them back.
  *
- * `start` runs the whole command in ONE transaction — create the list if needed,
- * reserve credits on the user's credit stream (optimistic concurrency: a concurrent
- * change to the stream makes the transaction retry from a fresh read), append
- * ImportRequested / ListResolved / CreditsReserved and an outbox entry. Then it hands
- * the import to the TaskQueue and records its run id. Both run in a fiber of the service's
- * own: a client that hangs up cannot stop a committed import from being dispatched. A
- * crash in between leaves the outbox entry, which the reconciler dispatches.
+ * `start` runs the whole command as ONE statement, `start_import` (startCommand.ts,
+ * migrations/0007): the checks that need data — in the contract's order, rejections
+ * answered as data — and every write: the list, the events with their projections'
+ * rows, the reservation under the credit stream's lock and version check, the outbox
+ * entry and, when the engine mints run ids up front (local), the run and ImportEnqueued.
+ * Otherwise (Trigger.dev) it then hands the import to the TaskQueue and records its run
+ * id. Both run in a fiber of the service's own: a client that hangs up cannot stop a
+ * committed import from being dispatched. A crash in between leaves the outbox entry,
+ * which the reconciler dispatches.
  *
  * `cancel` records the request first (so whatever runs next sees it), ends the import
  * at once — the rows stay, the rest of the reservation is refunded, exactly once — and
