@@ -6,6 +6,7 @@ import * as m0003 from "./0003_import_lifecycle.ts"
 import * as m0004 from "./0004_tokens_and_rate_limits.ts"
 import * as m0005 from "./0005_idempotency_keys.ts"
 import * as m0006 from "./0006_support.ts"
+import * as m0007 from "./0007_start_import_function.ts"
 import * as m0008 from "./0008_import_lock_and_check.ts"
 
 export const migrations: Record<string, Migration> = {
@@ -15,5 +16,6 @@ export const migrations: Record<string, Migration> = {
   "0004_tokens_and_rate_limits": m0004,
   "0005_idempotency_keys": m0005,
   "0006_support": m0006,
+  "0007_start_import_function": m0007,
   "0008_import_lock_and_check": m0008
 }

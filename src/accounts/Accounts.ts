@@ -3,7 +3,8 @@
  *
  * Tokens are 192 random bits, shown once, and stored only as SHA-256 hashes: a leaked
  * database does not leak working tokens. Each has an id, so an admin can revoke it without
- * knowing it; a revoked token stops working on the next request (nothing caches tokens).
+ * knowing it; a revoked token stops working on the next request (the import POST may recognise a
+ * token from a cache, but its command re-checks the hash in its own statement: src/http/authorization.ts).
  */
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { sql } from "kysely"

@@ -10,6 +10,11 @@ import { Unauthorized } from "./errors.ts"
 export interface CurrentUserShape {
   readonly id: string
   readonly email: string
+  /**
+   * Set when the token was recognised from the cache of an earlier lookup, not checked now: the
+   * import command re-checks this hash in its own statement (a token may have been revoked since).
+   */
+  readonly unverifiedTokenHash?: string | undefined
 }
 
 /** The authenticated user of the request. */

@@ -5,21 +5,57 @@
  */
 import { Config, Effect, Layer, Option, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
-import { Accounts } from "../accounts/Accounts.ts"
+import { Accounts, hashToken, type User } from "../accounts/Accounts.ts"
 import { apiError, Unauthorized } from "./errors.ts"
 import { AdminAuthorization, Authorization, CurrentUser, SupportAuthorization } from "./Security.ts"
 
 export const unauthorized = (message: string) => apiError(Unauthorized, "UNAUTHORIZED", message)
 
+/** Endpoints whose command re-checks a cached token in its own statement (so it may skip the lookup). */
+const RECHECKING_ENDPOINTS = new Set(["importSalesNav"])
+
+/** How many token hashes the cache keeps (the oldest go first). */
+const TOKEN_CACHE_SIZE = 10_000
+
+/**
+ * User tokens. A token seen valid is remembered (hash -> user: a token never changes owner), but
+ * only an endpoint that re-checks it in its own statement trusts the memory — the import POST,
+ * whose `start_import` refuses a revoked hash — and even there any failure is re-checked against
+ * the database before it is answered, so a revoked token is 401 on its next request, on every
+ * instance. Every other endpoint looks the token up each time, as before.
+ */
 export const AuthorizationLive = Layer.effect(
   Authorization,
   Effect.gen(function*() {
     const accounts = yield* Accounts
+    const known = new Map<string, User>()
+    const remember = (hash: string, user: User) => {
+      if (known.size >= TOKEN_CACHE_SIZE) known.delete(known.keys().next().value!)
+      known.set(hash, user)
+    }
+    const lookup = (token: string) => accounts.authenticate(token).pipe(Effect.orDie)
     return Authorization.of({
-      bearer: (httpEffect, { credential }) =>
+      bearer: (httpEffect, { credential, endpoint }) =>
         Effect.gen(function*() {
-          const user = yield* accounts.authenticate(Redacted.value(credential)).pipe(Effect.orDie)
+          const token = Redacted.value(credential)
+          const hash = hashToken(token)
+          const cached = RECHECKING_ENDPOINTS.has(endpoint.identifier) ? known.get(hash) : undefined
+          if (cached !== undefined) {
+            return yield* Effect.provideService(httpEffect, CurrentUser, { ...cached, unverifiedTokenHash: hash }).pipe(
+              // Whatever failed (a bad body, a rejection, the command finding the token revoked), the
+              // token comes first in the contract's order: check it now, and answer 401 if it is gone.
+              Effect.catchCause((cause) =>
+                Effect.gen(function*() {
+                  if (Option.isSome(yield* lookup(token))) return yield* Effect.failCause(cause)
+                  known.delete(hash)
+                  return yield* Effect.fail(unauthorized("Missing or unknown bearer token"))
+                })
+              )
+            )
+          }
+          const user = yield* lookup(token)
           if (Option.isNone(user)) return yield* Effect.fail(unauthorized("Missing or unknown bearer token"))
+          remember(hash, user.value)
           return yield* Effect.provideService(httpEffect, CurrentUser, user.value)
         })
     })

@@ -18,6 +18,9 @@ export class ImportRateLimited extends Schema.TaggedError<ImportRateLimited>()("
   retryAfterSeconds: Schema.Int
 }) {}
 
+/** The 429 of a request that must wait `ms` (at least a second, whole seconds). */
+export const rateLimited = (ms: number) => new ImportRateLimited({ retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) })
+
 export interface RateLimitConfig {
   /** Sustained imports a minute; 0 turns the limit off. */
   readonly perMinute: number
@@ -30,6 +33,8 @@ export const DEFAULT_RATE_LIMIT: RateLimitConfig = { perMinute: 30, burst: 10 }
 export class ImportRateLimit extends Context.Service<ImportRateLimit, {
   /** Takes one import from the user's allowance, or fails with when the next one is allowed. */
   take(userId: string): Effect.Effect<void, ImportRateLimited | SqlError>
+  /** The limit, for the import command that takes it in its own statement (start_import). */
+  readonly limit: RateLimitConfig
 }>()("app/imports/ImportRateLimit") {
   static readonly make = (db: Database["Service"], limit: RateLimitConfig): ImportRateLimit["Service"] => {
     // GCRA: one request every `interval`; up to `tolerance` ahead of schedule (the burst).
@@ -52,10 +57,9 @@ export class ImportRateLimit extends Context.Service<ImportRateLimit, {
             select (extract(epoch from (greatest(tat, now()) - now())) * 1000 - ${tolerance}::float8)::float8 as ms
             from import_rate_limits where user_id = ${userId}::uuid`.execute(q)
         )
-        const ms = wait.rows[0]?.ms ?? interval
-        return yield* new ImportRateLimited({ retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) })
+        return yield* rateLimited(wait.rows[0]?.ms ?? interval)
       })
-    return ImportRateLimit.of({ take: limit.perMinute > 0 ? take : () => Effect.void })
+    return ImportRateLimit.of({ take: limit.perMinute > 0 ? take : () => Effect.void, limit })
   }
 
   /** IMPORT_RATE_PER_MINUTE (default 30; 0: no limit) and IMPORT_RATE_BURST (default 10). */

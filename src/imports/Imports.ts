@@ -1,13 +1,15 @@
 /**
  * Starting imports, cancelling them, and reading them back.
  *
- * `start` runs the whole command in ONE transaction — create the list if needed,
- * reserve credits on the user's credit stream (optimistic concurrency: a concurrent
- * change to the stream makes the transaction retry from a fresh read), append
- * ImportRequested / ListResolved / CreditsReserved and an outbox entry. Then it hands
- * the import to the TaskQueue and records its run id. Both run in a fiber of the service's
- * own: a client that hangs up cannot stop a committed import from being dispatched. A
- * crash in between leaves the outbox entry, which the reconciler dispatches.
+ * `start` runs the whole command as ONE statement, `start_import` (startCommand.ts,
+ * migrations/0007): the checks that need data — in the contract's order, rejections
+ * answered as data — and every write: the list, the events with their projections'
+ * rows, the reservation under the credit stream's lock and version check, the outbox
+ * entry and, when the engine mints run ids up front (local), the run and ImportEnqueued.
+ * Otherwise (Trigger.dev) it then hands the import to the TaskQueue and records its run
+ * id. Both run in a fiber of the service's own: a client that hangs up cannot stop a
+ * committed import from being dispatched. A crash in between leaves the outbox entry,
+ * which the reconciler dispatches.
  *
  * `cancel` records the request first (so whatever runs next sees it), ends the import
  * at once — the rows stay, the rest of the reservation is refunded, exactly once — and
@@ -15,13 +17,10 @@
  */
 import { Context, Effect, Fiber, Layer, Option, Result, Schedule, Schema, Scope } from "effect"
 import type { Selectable } from "kysely"
-import { creditsStream, ImportEnqueued, importStream, listStream } from "../../events/index.ts"
-import { Accounts } from "../accounts/Accounts.ts"
-import { Credits } from "../credits/Credits.ts"
+import { ImportEnqueued, importStream } from "../../events/index.ts"
 import { Database, type Executor, isDatabaseUnavailable, SqlError } from "../db/Database.ts"
 import type { ImportsTable } from "../db/schema.ts"
 import { EventStore, type RecordedEvent } from "../eventstore/EventStore.ts"
-import { Lists } from "../lists/Lists.ts"
 import { importEventIds } from "../pipeline/importEventIds.ts"
 import { ImportStages } from "../pipeline/ImportStages.ts"
 import type { StageFailed } from "../pipeline/StageFailed.ts"
@@ -32,8 +31,9 @@ import {
   type KeyRecord,
   requestHash
 } from "./idempotency.ts"
-import { ImportRateLimit, type ImportRateLimited } from "./ImportRateLimit.ts"
-import { checkUrl, decideStartImport, StartImportRejection } from "./startImport.ts"
+import { ImportRateLimit, type ImportRateLimited, rateLimited } from "./ImportRateLimit.ts"
+import { runStartCommand } from "./startCommand.ts"
+import { checkUrl, StartImportRejection } from "./startImport.ts"
 import { type EnqueueError, type EnqueueRequest, TaskQueue } from "./TaskQueue.ts"
 
 export interface StartImportRequest {
@@ -58,6 +58,11 @@ export interface StartOptions {
   readonly requestId?: string
   /** The caller's Idempotency-Key: the same key and body answer the first import again. */
   readonly idempotencyKey?: string | undefined
+  /**
+   * The hash of a bearer token authenticated from a cache: the command re-checks it, so a token
+   * revoked on another instance fails here (TokenRevoked) on its next request.
+   */
+  readonly tokenHash?: string | undefined
 }
 
 export interface ImportListPage {
@@ -68,6 +73,9 @@ export interface ImportListPage {
 export class ImportRejected extends Schema.TaggedError<ImportRejected>()("ImportRejected", {
   rejection: StartImportRejection
 }) {}
+
+/** The caller's (cached) token was revoked: nothing was done; the answer is 401. */
+export class TokenRevoked extends Schema.TaggedError<TokenRevoked>()("TokenRevoked", {}) {}
 
 /** The import was accepted but could not be handed to the engine; it was ended and refunded. */
 export class ImportNotEnqueued extends Schema.TaggedError<ImportNotEnqueued>()("ImportNotEnqueued", {
@@ -119,7 +127,7 @@ export class Imports extends Context.Service<Imports, {
     options?: StartOptions
   ): Effect.Effect<
     StartedImport,
-    ImportRejected | ImportRateLimited | ImportNotEnqueued | IdempotencyKeyReused | IdempotencyKeyInUse | SqlError
+    ImportRejected | ImportRateLimited | ImportNotEnqueued | IdempotencyKeyReused | IdempotencyKeyInUse | TokenRevoked | SqlError
   >
   /** Hands an accepted import to the engine (idempotent); returns its run id. */
   dispatch(entry: OutboxEntry): Effect.Effect<string, EnqueueError>
@@ -146,59 +154,11 @@ export class Imports extends Context.Service<Imports, {
     Effect.gen(function*() {
       const db = yield* Database
       const store = yield* EventStore
-      const accounts = yield* Accounts
-      const credits = yield* Credits
-      const lists = yield* Lists
       const queue = yield* TaskQueue
       const stages = yield* ImportStages
       const rateLimit = yield* ImportRateLimit
 
-      /** Everything the decision needs, read inside the command's transaction. */
-      const loadState = (userId: string, request: StartImportRequest) =>
-        Effect.gen(function*() {
-          const account = yield* accounts.salesNavAccount(userId)
-          if (Option.isNone(account)) return { salesNavAccountId: undefined, listOwned: false, availableCredits: 0, version: 0 }
-          const listOwned = request.listId === undefined ? false : Option.isSome(yield* lists.find(userId, request.listId))
-          const balance = yield* credits.balance(userId)
-          return { salesNavAccountId: account.value.id, listOwned, availableCredits: balance.available, version: balance.version }
-        })
-
       const keys = idempotencyKeys(db)
-
-      const accept = (userId: string, request: StartImportRequest, requestId: string, idempotencyKey: string | undefined) =>
-        db.transaction(Effect.gen(function*() {
-          const importId = crypto.randomUUID()
-          // First, so a request racing with the same key waits here and then finds this one's import.
-          if (idempotencyKey !== undefined) {
-            yield* keys.claim(userId, idempotencyKey, { requestHash: requestHash(request), importId })
-          }
-          const state = yield* loadState(userId, request)
-          const decision = decideStartImport(
-            { ...request, userId, now: new Date(), importId, newListId: crypto.randomUUID() },
-            state
-          )
-          if (Result.isFailure(decision)) return yield* new ImportRejected({ rejection: decision.failure })
-          const d = decision.success
-          const metadata = { correlationId: importId, causationId: requestId, userId }
-          if (d.listCreated) {
-            yield* store.append(listStream(d.listId), [d.listCreated], { ...metadata, expectedVersion: "no-stream" })
-          }
-          yield* store.append(importStream(importId), d.importEvents, { ...metadata, expectedVersion: "no-stream" })
-          yield* store.append(creditsStream(userId), [d.reservation], { ...metadata, expectedVersion: state.version })
-          yield* db.query((q) =>
-            q.insertInto("outbox").values({ import_id: importId, user_id: userId, account_id: d.accountId }).execute()
-          )
-          const entry: OutboxEntry = { importId, userId, accountId: d.accountId }
-          return { importId, listId: d.listId, maxResults: d.maxResults, wasCapped: d.wasCapped, entry }
-        })).pipe(
-          // Another import of this user moved the credit stream first: decide again on a fresh read.
-          Effect.retry({
-            while: (e) => e._tag === "WrongExpectedVersion",
-            schedule: Schedule.exponential("2 millis", 1.5).pipe(Schedule.jittered),
-            times: 50
-          }),
-          Effect.catchTag(["WrongExpectedVersion", "IdempotencyConflict"], Effect.die)
-        )
 
       // Work that must outlive the request that started it (a client may hang up) lives here.
       const scope = yield* Scope.Scope
@@ -298,33 +258,92 @@ export class Imports extends Context.Service<Imports, {
           return yield* new IdempotencyKeyInUse()
         })
 
+      /** Whether a cached token's hash is still a valid token of this user (revocation on the next request). */
+      const verifyToken = (userId: string, tokenHash: string | undefined) =>
+        tokenHash === undefined ? Effect.void : db.query((q) =>
+          q.selectFrom("api_tokens").select("id").where("token_hash", "=", tokenHash).where("user_id", "=", userId)
+            .where("revoked_at", "is", null).executeTakeFirst()
+        ).pipe(Effect.flatMap((row) => row ? Effect.void : Effect.fail(new TokenRevoked())))
+
+      /** The key is another request's: answer with its import (422 for another body, 409 while in flight). */
+      const replayTaken = (userId: string, key: string, request: StartImportRequest) =>
+        Effect.flatMap(keys.find(userId, key), Option.match({
+          onNone: () => Effect.fail(new IdempotencyKeyInUse()),
+          onSome: (record) => replay(record, request)
+        }))
+
       const start = (userId: string, request: StartImportRequest, options: StartOptions = {}) =>
         Effect.gen(function*() {
           const key = options.idempotencyKey
-          // A retry with its key is answered before anything else (the rate limit included).
-          if (key !== undefined) {
-            const known = yield* keys.find(userId, key)
-            if (Option.isSome(known)) return yield* replay(known.value, request)
-          }
-          // The URL needs no state: reject it before touching the database.
           const url = checkUrl(request.url)
-          if (Result.isFailure(url)) return yield* new ImportRejected({ rejection: url.failure })
-          // Over the user's rate: answered before anything is read or written.
-          yield* rateLimit.take(userId)
+          if (Result.isFailure(url)) {
+            // No command to run. A retry with its key is still answered first, as the contract orders it.
+            yield* verifyToken(userId, options.tokenHash)
+            if (key !== undefined) {
+              const known = yield* keys.find(userId, key)
+              if (Option.isSome(known)) return yield* replay(known.value, request)
+            }
+            return yield* new ImportRejected({ rejection: url.failure })
+          }
           // The command and its dispatch run in the service's fiber, whatever the request does: a
           // client that hangs up (even between the commit and the dispatch) cannot strand an import.
           const command = Effect.gen(function*() {
-            const { entry, ...accepted } = yield* accept(userId, request, options.requestId ?? crypto.randomUUID(), key)
-            return { ...accepted, runId: yield* afterCommit(entry), replayed: false }
+            const importId = crypto.randomUUID()
+            const runId = queue.prepared?.mint()
+            // ONE statement: token, known key, rate limit, key claim, checks, and every write.
+            const result = yield* runStartCommand(db, {
+              userId,
+              request,
+              normalizedUrl: url.success,
+              importId,
+              newListId: crypto.randomUUID(),
+              causationId: options.requestId ?? crypto.randomUUID(),
+              now: new Date(),
+              idempotencyKey: key,
+              tokenHash: options.tokenHash,
+              rateLimit: rateLimit.limit,
+              runId,
+              engine: queue.engine
+            })
+            switch (result.outcome) {
+              case "unauthorized":
+                return yield* new TokenRevoked()
+              case "replay":
+                if (result.requestHash === requestHash(request) && result.runId !== null) {
+                  return {
+                    importId: result.importId,
+                    listId: result.listId!,
+                    runId: result.runId,
+                    maxResults: Number(result.maxResults),
+                    wasCapped: result.wasCapped!,
+                    replayed: true
+                  } satisfies StartedImport
+                }
+                return yield* replay({ requestHash: result.requestHash, importId: result.importId }, request)
+              case "rate_limited":
+                return yield* rateLimited(result.waitMs ?? 60_000 / rateLimit.limit.perMinute)
+              case "key_taken":
+                // The same key raced in from another request: answer with that request's import.
+                return yield* replayTaken(userId, key!, request)
+              case "rejected":
+                return yield* new ImportRejected({
+                  rejection: result.reason === "InsufficientCredits"
+                    ? { _tag: "InsufficientCredits", available: Number(result.available ?? 0) }
+                    : { _tag: result.reason }
+                })
+              case "started": {
+                const entry: OutboxEntry = { importId, userId, accountId: result.accountId }
+                const accepted = { importId, listId: result.listId, maxResults: result.maxResults, wasCapped: result.wasCapped, replayed: false }
+                if (runId !== undefined && queue.prepared !== undefined) {
+                  // The run was written with the import: wake the engine (a lost signal is picked up by its lease scan).
+                  yield* queue.prepared.started(entry, runId)
+                  return { ...accepted, runId }
+                }
+                return { ...accepted, runId: yield* afterCommit(entry) }
+              }
+            }
           })
-          return yield* Fiber.join(yield* Effect.forkIn(command, scope)).pipe(
-            // The same key raced in from another request: answer with that request's import.
-            Effect.catchTag("IdempotencyKeyTaken", () =>
-              Effect.flatMap(keys.find(userId, key!), Option.match({
-                onNone: () => Effect.fail(new IdempotencyKeyInUse()),
-                onSome: (record) => replay(record, request)
-              })))
-          )
+          return yield* Fiber.join(yield* Effect.forkIn(command, scope))
         })
 
       const list = (

@@ -45,7 +45,14 @@ export const LocalTaskQueue = {
           Effect.mapError((e) => new EngineUnavailable({ message: `local engine: ${e.message}`, cause: e }))
         )
 
-      return TaskQueue.of({ engine: "local", enqueue, cancel, runState })
+      // The import command writes the run itself (local_runs, in its own statement): wake the engine.
+      const prepared = {
+        mint: mintRunId,
+        started: (request: EnqueueRequest, runId: string) =>
+          PubSub.publish(signal, { runId, importId: request.importId, accountId: request.accountId }).pipe(Effect.asVoid)
+      }
+
+      return TaskQueue.of({ engine: "local", enqueue, cancel, runState, prepared })
     })
   )
 }

@@ -38,8 +38,18 @@ export type RunState =
   | { readonly _tag: "Active" }
   | { readonly _tag: "Gone"; readonly status: string; readonly canceled: boolean }
 
+/**
+ * An engine whose run ids can be minted before the commit (local): the import command then
+ * writes the run with the import, and `started` only wakes the engine up after the commit.
+ */
+export interface PreparedRuns {
+  mint(): string
+  started(request: EnqueueRequest, runId: string): Effect.Effect<void>
+}
+
 export class TaskQueue extends Context.Service<TaskQueue, {
   readonly engine: Engine
+  readonly prepared?: PreparedRuns | undefined
   enqueue(request: EnqueueRequest): Effect.Effect<{ readonly runId: string }, EnqueueError>
   /** Stops the run and the stage it runs now, where the engine can; the stages stop by themselves otherwise. */
   cancel(runId: string): Effect.Effect<void, EngineUnavailable>

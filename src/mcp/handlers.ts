@@ -59,7 +59,8 @@ export const SalesNavToolsLive = SalesNavTools.toLayer(Effect.gen(function*() {
         const user = yield* CurrentUser
         const request = normalizeImportArguments(args)
         const key = idempotencyKey ?? derivedIdempotencyKey(user.id, request)
-        const started = yield* imports.start(user.id, request, { idempotencyKey: key })
+        // No token hash: the MCP endpoint looked its token up itself, so TokenRevoked cannot happen here.
+        const started = yield* imports.start(user.id, request, { idempotencyKey: key }).pipe(Effect.catchTag("TokenRevoked", Effect.die))
         const accepted = {
           success: true as const,
           listId: started.listId,

@@ -8,6 +8,7 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { Database } from "../../src/db/Database.ts"
 import { sameSecret } from "../../src/http/server.ts"
+import { makeUser, PEOPLE_SEARCH, snapshotOf } from "../support/fixtures.ts"
 import { ADMIN_TOKEN, call, client, TestApp } from "../support/server.ts"
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
@@ -40,6 +41,36 @@ layer(TestApp(), { excludeTestServices: true })("API tokens", (it) => {
       const missing = yield* request("DELETE", `/api/admin/tokens/${crypto.randomUUID()}`, ADMIN_TOKEN)
       expect(missing.status).toBe(404)
       expect(missing.body).toMatchObject({ success: false, code: "TOKEN_NOT_FOUND" })
+    }))
+
+  it.effect("the import POST, which may know a token from its cache, refuses it on the next request once revoked — whatever the body", () =>
+    Effect.gen(function*() {
+      const user = yield* makeUser({ credits: 100 })
+      const body = { url: PEOPLE_SEARCH, maxResults: 5 }
+      // Twice: the second request is served from the token cache.
+      for (let i = 0; i < 2; i++) expect((yield* request("POST", "/api/lists/import-sales-nav", user.token, body)).status).toBe(200)
+      // What only a POST creates (the two imports run meanwhile: their events and credits move).
+      const started = Effect.map(snapshotOf(user.userId), ({ holds, imports, lists, outbox }) => ({ holds, imports, lists, outbox }))
+      const before = yield* started
+      expect(before).toEqual({ holds: 2, imports: 2, lists: 2, outbox: 2 })
+      expect((yield* request("DELETE", `/api/admin/tokens/${user.tokenId}`, ADMIN_TOKEN)).status).toBe(204)
+      for (
+        const json of [
+          body,
+          { url: "https://www.linkedin.com/sales/search/company?query=x" }, // INVALID_SALES_NAV_URL
+          { maxResults: 5 } // VALIDATION_FAILED
+        ]
+      ) {
+        for (const key of [undefined, crypto.randomUUID()]) {
+          const api = yield* client
+          const refused = yield* call(() =>
+            api.request("POST", "/api/lists/import-sales-nav", { token: user.token, json, headers: key ? { "idempotency-key": key } : {} })
+          )
+          expect(refused.status).toBe(401)
+          expect(refused.body).toMatchObject({ success: false, code: "UNAUTHORIZED" })
+        }
+      }
+      expect(yield* started).toEqual(before)
     }))
 
   it.effect("issuing for a user that does not exist is 404; the token endpoints need the admin token", () =>

@@ -4,14 +4,14 @@
  * the open transaction rolled back). The service on a real socket, the local engine, an import in
  * flight: every operation answers 503 with Retry-After at once and writes nothing; when the
  * connection is back the next requests answer 200 and the import finishes, every lead and credit
- * accounted for. An outage in the moment after an import commits answers 503 too, and the import
- * waits in the outbox for the reconciler. Runs in both passes (always on PGlite;
+ * accounted for. An outage in the moment after an import commits changes nothing: its run was
+ * committed with it (one statement), the answer is 200, and the engine runs it once the database
+ * is back. Runs in both passes (always on PGlite;
  * postgres-outage.e2e covers PostgreSQL).
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { Database, isDatabaseUnavailable } from "../../src/db/Database.ts"
-import { Reconciler } from "../../src/imports/Reconciler.ts"
 import { fakeSearchPeople } from "../../src/leads/FakeLeadSource.ts"
 import { outageSwitch, PGliteWithOutage } from "../support/database-outage.ts"
 import { eventually } from "../support/eventually.ts"
@@ -99,38 +99,32 @@ layer(TestApp({}, { database: PGliteWithOutage(outage) }), { excludeTestServices
       expect(writesAfter).toMatchObject({ refusedList: 0, refusedUser: 0 })
     }).pipe(Effect.ensuring(Effect.sync(outage.up))), { timeout: 120_000 })
 
-  it.effect("the database goes away just after an import commits: 503 SERVICE_UNAVAILABLE, and the reconciler starts it once it is back", () =>
+  it.effect("the database goes away just after an import commits: the run was committed with it, so 200 with its run id, and it runs once the database is back", () =>
     Effect.gen(function*() {
       const api = yield* client
       const db = yield* Database
-      const reconciler = yield* Reconciler
       const user = (yield* call(() => api.request("POST", "/api/admin/users", {
         token: ADMIN_TOKEN,
         json: { email: `${crypto.randomUUID()}@example.com`, credits: 100, salesNavigator: true }
       }))).body
-      // Down the moment the import's transaction (the one that writes its outbox entry) has committed,
-      // for one refusal only: what comes after (ending the import, were it taken for a refusal by the
-      // engine) would find the database back.
-      outage.downAfterCommitOf(/insert into "outbox"/, 1)
+      // Down the moment the import's one statement (which writes its run, its outbox entry closed
+      // with it, and ImportEnqueued) has answered: nothing of the request is left to write.
+      outage.downAfter(/start_import/)
       const url = `https://www.linkedin.com/sales/search/people?query=(after-commit-${crypto.randomUUID().slice(0, 8)})`
       const answer = yield* startImport(api, user.token, { url, maxResults: 50 })
-      expect(answer.status).toBe(503)
-      expect(answer.body).toMatchObject({ success: false, code: "SERVICE_UNAVAILABLE" })
-      expect(answer.headers.get("retry-after")).toBe("5")
+      expect(answer.status).toBe(200)
+      expect(answer.body).toMatchObject({ success: true, maxResults: 50, wasCapped: false })
+      // The engine cannot take the run while the database is away; once it is back, it does.
+      yield* Effect.sleep("500 millis")
+      outage.up()
 
-      // Committed, waiting in the outbox: not refused by the engine, so not ended nor refunded.
-      const waiting = yield* db.query((q) =>
+      const recorded = yield* db.query((q) =>
         q.selectFrom("imports").innerJoin("outbox", "outbox.import_id", "imports.import_id")
-          .select(["imports.status", "imports.run_id", "imports.credits_refunded", "outbox.dispatched_at"])
+          .select(["imports.run_id", "outbox.run_id as outbox_run_id", "outbox.dispatched_at"])
           .where("imports.user_id", "=", user.userId).execute()
       )
-      expect(waiting).toEqual([{ status: "queued", run_id: null, credits_refunded: 0, dispatched_at: null }])
-      const report = yield* reconciler.tick({ outboxGraceMs: 0 })
-      expect(report.dispatched).toBe(1)
-      const { run_id: runId, list_id: listId } = yield* db.query((q) =>
-        q.selectFrom("imports").select(["run_id", "list_id"]).where("user_id", "=", user.userId).executeTakeFirstOrThrow()
-      )
-      const { status } = yield* awaitImport(api, user.token, runId!, listId)
+      expect(recorded).toEqual([{ run_id: answer.body.runId, outbox_run_id: answer.body.runId, dispatched_at: expect.any(Date) }])
+      const { status } = yield* awaitImport(api, user.token, answer.body.runId, answer.body.listId)
       expect(status).toMatchObject({ status: "completed", leadsImported: 50, creditsCharged: 50, creditsRefunded: 0 })
       const credits = (yield* call(() => api.request("GET", "/api/credits", { token: user.token }))).body
       expect(credits).toEqual({ balance: 50, reserved: 0, available: 50 })

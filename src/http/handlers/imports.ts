@@ -28,7 +28,7 @@ export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(fu
           listName: payload.listName,
           maxResults: payload.maxResults ?? 2500,
           skipExistingCustomers: payload.skipExistingCustomers ?? true
-        }, { idempotencyKey: headers["idempotency-key"] })
+        }, { idempotencyKey: headers["idempotency-key"], tokenHash: user.unverifiedTokenHash })
         return HttpApiSchema.withHeaders({
           body: {
             success: true as const,
@@ -41,7 +41,8 @@ export const ImportsHandlers = HttpApiBuilder.group(Api, "imports", Effect.fn(fu
         })
       }).pipe(
         Effect.catchTag(START_IMPORT_FAILURES, (e) => Effect.fail(startImportError(e))),
-        Effect.catchTag("SqlError", Effect.die)
+        // A cached token found revoked: the Authorization middleware answers 401 (it re-checks on any failure).
+        Effect.catchTag(["SqlError", "TokenRevoked"], Effect.die)
       ))
     .handle("listImports", ({ query }) =>
       Effect.gen(function*() {

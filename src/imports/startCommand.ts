@@ -1,0 +1,111 @@
+/**
+ * The import command as one database call (`start_import`, migrations/0007): the parameters
+ * it takes, built here from the request and the ids minted up front, and its answer read back
+ * as a tagged union. The checks and writes it does are `decideStartImport` and the inline
+ * projections, in SQL; test/imports/start-import-sql.int.test.ts holds it to them.
+ */
+import { Effect } from "effect"
+import { sql } from "kysely"
+import { schemaVersions } from "../../events/index.ts"
+import type { Database } from "../db/Database.ts"
+import { isSerializationConflict } from "../db/Database.ts"
+import { defaultListName } from "../lists/listName.ts"
+import { importEventIds } from "../pipeline/importEventIds.ts"
+import { KEY_TTL_HOURS, requestHash } from "./idempotency.ts"
+import type { RateLimitConfig } from "./ImportRateLimit.ts"
+import type { StartImportRejection } from "./startImport.ts"
+import type { Engine } from "./TaskQueue.ts"
+
+export interface StartCommandInput {
+  readonly userId: string
+  /** The request as asked; `url` already normalized by `checkUrl`. */
+  readonly request: {
+    readonly url: string
+    readonly listId?: string | undefined
+    readonly listName?: string | undefined
+    readonly maxResults: number
+    readonly skipExistingCustomers: boolean
+  }
+  readonly normalizedUrl: string
+  readonly importId: string
+  readonly newListId: string
+  readonly causationId: string
+  readonly now: Date
+  readonly idempotencyKey?: string | undefined
+  /** A cached token's hash: the statement re-checks that it is still valid (not revoked). */
+  readonly tokenHash?: string | undefined
+  readonly rateLimit: RateLimitConfig
+  /** A run id minted up front (local engine): the run and ImportEnqueued are written too. */
+  readonly runId?: string | undefined
+  readonly engine: Engine
+}
+
+/** What `start_import` answered. */
+export type StartCommandOutcome =
+  | { readonly outcome: "unauthorized" }
+  | {
+    readonly outcome: "replay"
+    readonly requestHash: string
+    readonly importId: string
+    readonly listId: string | null
+    readonly runId: string | null
+    readonly maxResults: number | null
+    readonly wasCapped: boolean | null
+  }
+  | { readonly outcome: "rate_limited"; readonly waitMs: number | null }
+  | { readonly outcome: "key_taken" }
+  | { readonly outcome: "rejected"; readonly reason: Exclude<StartImportRejection["_tag"], "InvalidUrl">; readonly available?: number }
+  | {
+    readonly outcome: "started"
+    readonly listId: string
+    readonly accountId: string
+    readonly maxResults: number
+    readonly wasCapped: boolean
+    readonly runId: string | null
+  }
+
+/** The jsonb parameter of `start_import` (pure). */
+export const startCommandParams = (input: StartCommandInput) => {
+  const { request, importId } = input
+  const limited = input.rateLimit.perMinute > 0
+  const interval = 60_000 / input.rateLimit.perMinute
+  return {
+    userId: input.userId,
+    tokenHash: input.tokenHash ?? null,
+    idempotencyKey: input.idempotencyKey ?? null,
+    requestHash: input.idempotencyKey === undefined ? null : requestHash(request),
+    keyTtlHours: KEY_TTL_HOURS,
+    rateIntervalMs: limited ? interval : null,
+    rateToleranceMs: limited ? interval * (input.rateLimit.burst - 1) : null,
+    importId,
+    newListId: input.newListId,
+    listId: request.listId ?? null,
+    listName: request.listName?.trim() || defaultListName(input.now),
+    url: input.normalizedUrl,
+    requested: request.maxResults,
+    skipExistingCustomers: request.skipExistingCustomers,
+    causationId: input.causationId,
+    runId: input.runId ?? null,
+    engine: input.engine,
+    schemaVersions,
+    listCreatedId: crypto.randomUUID(),
+    importRequestedId: crypto.randomUUID(),
+    listResolvedId: crypto.randomUUID(),
+    creditsReservedId: crypto.randomUUID(),
+    importEnqueuedId: importEventIds.enqueued(importId)
+  }
+}
+
+/** Runs the command: one statement. A lost race on the credit stream (it never should: it is locked) runs it again. */
+export const runStartCommand = (db: Database["Service"], input: StartCommandInput) =>
+  db.query((q) =>
+    sql<{ r: StartCommandOutcome | string }>`select start_import(${JSON.stringify(startCommandParams(input))}::text::jsonb) as r`
+      .execute(q)
+  ).pipe(
+    Effect.retry({ while: isSerializationConflict, times: 5 }),
+    // postgres.js parses jsonb; PGlite too, but a driver handing back text is read the same.
+    Effect.map(({ rows }) => {
+      const r = rows[0]!.r
+      return (typeof r === "string" ? JSON.parse(r) : r) as StartCommandOutcome
+    })
+  )
