@@ -4,7 +4,7 @@
  * The store alone (no inline projections), one event per append, each writer on its own stream
  * with an exact expected version: 1 writer, then 16. The floor is pgbench with 16 clients running
  * single-row INSERT transactions into a scratch table of the same scratch database, measured
- * right after, so both meet the same machine load. Needs DATABASE_URL (PGlite is measured too,
+ * right after (and 1 client beside 1 writer), so both meet the same machine load. Needs DATABASE_URL (PGlite is measured too,
  * without a floor). Prints a markdown table.
  */
 import { Effect, Layer } from "effect"
@@ -16,11 +16,13 @@ import { Database } from "../src/db/Database.ts"
 import { makeEventStore } from "../src/eventstore/EventStore.ts"
 
 const SECONDS = Number(process.env.BENCH_APPEND_SECONDS ?? 5)
+/** Group commit: batches in flight at once (the store's default when unset). */
+const inFlight = process.env.BENCH_APPEND_IN_FLIGHT === undefined ? undefined : Number(process.env.BENCH_APPEND_IN_FLIGHT)
 
 /** `writers` fibers appending one event at a time to their own streams for SECONDS; appends/s. */
 const appends = (writers: number) =>
   Effect.gen(function*() {
-    const store = makeEventStore(yield* Database)
+    const store = makeEventStore(yield* Database, inFlight === undefined ? {} : { maxBatchesInFlight: inFlight })
     const userId = crypto.randomUUID()
     const until = performance.now() + SECONDS * 1000
     let done = 0
@@ -36,8 +38,8 @@ const appends = (writers: number) =>
     return done / ((performance.now() - started) / 1000)
   })
 
-/** pgbench, 16 clients, single-row INSERT transactions into a scratch table: transactions/s. */
-const pgbench = (url: string) =>
+/** pgbench, `clients` clients, single-row INSERT transactions into a scratch table: transactions/s. */
+const pgbench = (url: string, clients: number) =>
   Effect.promise(async () => {
     const sql = postgres(url, { max: 1, onnotice: () => {} })
     await sql.unsafe(`drop table if exists pgbench_append; create table pgbench_append (id bigserial primary key, v int not null)`)
@@ -46,7 +48,7 @@ const pgbench = (url: string) =>
     await import("node:fs/promises").then((fs) => fs.writeFile(script, "insert into pgbench_append (v) values (1);\n"))
     const target = new URL(url)
     const out = execFileSync("/usr/bin/pgbench", [
-      "-n", "-c", "16", "-j", "2", "-T", String(SECONDS), "-f", script,
+      "-n", "-c", String(clients), "-j", String(Math.min(clients, 2)), "-T", String(SECONDS), "-f", script,
       "-h", target.hostname, "-p", target.port || "5432", "-U", decodeURIComponent(target.username) || "postgres",
       target.pathname.slice(1)
     ], { encoding: "utf8" })
@@ -80,17 +82,20 @@ const main = Effect.gen(function*() {
       const sixteen = yield* appends(16)
       row(backend, "appends, 1 writer", `${Math.round(one)} events/s`)
       row(backend, "appends, 16 writers", `${Math.round(sixteen)} events/s`)
-      return sixteen
+      return [one, sixteen] as const
     }).pipe(Effect.provide(layer))
 
-  yield* run("PGlite", Database.layerPGlite())
+  if (process.env.BENCH_APPEND_PGLITE !== "0") yield* run("PGlite", Database.layerPGlite())
   const url = process.env.DATABASE_URL
   if (url) {
     const database = yield* scratch(url)
-    const sixteen = yield* run("PostgreSQL", Database.layerPostgres(database, { max: 20 }))
-    const floor = yield* pgbench(database)
+    const [one, sixteen] = yield* run("PostgreSQL", Database.layerPostgres(database, { max: 20 }))
+    const floorOne = yield* pgbench(database, 1)
+    const floor = yield* pgbench(database, 16)
+    row("PostgreSQL", "pgbench, 1 client, single-row INSERT transactions", `${Math.round(floorOne)} tx/s`)
     row("PostgreSQL", "pgbench, 16 clients, single-row INSERT transactions", `${Math.round(floor)} tx/s`)
-    row("PostgreSQL", "appends, 16 writers / pgbench", `${(100 * sixteen / floor).toFixed(0)} %`)
+    row("PostgreSQL", "appends / pgbench, 1 writer", `${(100 * one! / floorOne).toFixed(0)} %`)
+    row("PostgreSQL", "appends / pgbench, 16 writers", `${(100 * sixteen! / floor).toFixed(0)} %`)
   } else {
     console.error("DATABASE_URL is not set: PGlite only, no pgbench floor")
   }
