@@ -89,6 +89,11 @@ export interface ReadBetweenOptions {
   readonly types?: ReadonlyArray<string>
   readonly afterPosition?: number
   readonly limit?: number
+  /**
+   * Stop before the events' stored data passes this many bytes (at least one event): pages of a
+   * log of large events stay small in memory however many events `limit` allows.
+   */
+  readonly maxBytes?: number
 }
 
 /** A snapshot that sees no transaction: `from` for a read of everything. */
@@ -156,8 +161,14 @@ export class EventStore extends Context.Service<EventStore, {
   readCommitted(options?: ReadCommittedOptions): Effect.Effect<ReadonlyArray<RecordedEvent>, SqlError>
   /** The current statement's snapshot (`pg_current_snapshot()` as text), for {@link ReadBetweenOptions}. */
   readonly snapshot: Effect.Effect<string, SqlError>
-  /** Events committed between two snapshots (see {@link ReadBetweenOptions}). For rebuilds. */
-  readBetween(options: ReadBetweenOptions): Effect.Effect<ReadonlyArray<RecordedEvent>, SqlError>
+  /**
+   * Events committed between two snapshots (see {@link ReadBetweenOptions}), and whether they are
+   * the last ones (`complete`: neither `limit` nor `maxBytes` cut the page short). For rebuilds.
+   */
+  readBetween(options: ReadBetweenOptions): Effect.Effect<{
+    readonly events: ReadonlyArray<RecordedEvent>
+    readonly complete: boolean
+  }, SqlError>
   /** How many events {@link readBetween} would return without a limit. */
   countBetween(options: ReadBetweenOptions): Effect.Effect<number, SqlError>
 }>()("app/eventstore/EventStore") {
@@ -598,11 +609,25 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
       and not pg_visible_in_snapshot(transaction_id, ${options.from}::text::pg_snapshot)
       ${typesFilter(options.types)}`
 
-  const readBetween = (options: ReadBetweenOptions) =>
-    db.query((q) =>
-      sql<EventRow>`select ${eventColumns} from events where ${between(options)}
-        order by position limit ${options.limit ?? 1000}::int`.execute(q)
-    ).pipe(Effect.flatMap(({ rows }) => decodeRows(rows)))
+  const readBetween = (options: ReadBetweenOptions) => {
+    const limit = options.limit ?? 1000
+    // The page by position, then cut where its data passes maxBytes (pg_column_size: as stored,
+    // without reading the values); `candidates` tells a cut page from the last one.
+    return db.query((q) =>
+      sql<EventRow & { candidates: number }>`select * from (
+          select page.*, count(*) over () as candidates,
+            sum(pg_column_size(page.data)) over (order by page.position) - pg_column_size(page.data) as before
+          from (select ${eventColumns} from events where ${between(options)} order by position limit ${limit}::int) page
+        ) e
+        where e.before < ${options.maxBytes ?? Number.MAX_SAFE_INTEGER}::bigint
+        order by e.position`.execute(q)
+    ).pipe(Effect.flatMap(({ rows }) =>
+      Effect.map(decodeRows(rows), (events) => ({
+        events,
+        complete: rows.length === 0 || (rows.length === Number(rows[0]!.candidates) && rows.length < limit)
+      }))
+    ))
+  }
 
   const countBetween = (options: ReadBetweenOptions) =>
     db.query((q) => sql<{ n: number }>`select count(*)::int as n from events where ${between(options)}`.execute(q))
