@@ -33,7 +33,7 @@ export class RebuildRunning extends Schema.TaggedError<RebuildRunning>()("Rebuil
 export interface RebuildOptions {
   /** Who runs it: one process at a time holds a rebuild's lease. */
   readonly owner: string
-  /** Events per step (one transaction), at most. */
+  /** Events per step (one transaction), at most; steps are sized to take about a second. */
   readonly batchSize?: number
   /** Stored bytes of event data per step, at most (at least one event): memory stays flat whatever the events' size. */
   readonly maxBatchBytes?: number
@@ -45,6 +45,9 @@ export interface RebuildOptions {
 }
 
 const defaults = { batchSize: 10_000, maxBatchBytes: 8 * 1024 * 1024, maxEventsPerSecond: 0, leaseMs: 15_000, lockTimeoutMs: 500 }
+
+/** How long a step should take: the step size follows the pace of the last one. */
+const STEP_MS = 1000
 
 /** The newest migration: a rebuild resumed under another schema starts over. */
 const LATEST_MIGRATION = Object.keys(migrations).at(-1)!
@@ -264,15 +267,22 @@ export const runRebuild = (projection: Projection, options: RebuildOptions) =>
     const batchSize = Math.max(1, Math.min(options.batchSize ?? defaults.batchSize, maxRate > 0 ? maxRate : Infinity))
     // Steps in this catch-up round: a round done in one step (never cut short) is small enough to switch.
     let steps = 0
+    let limit = Math.min(batchSize, 1000)
     let busy = 0
     let ahead: ReadAhead | undefined
     while (true) {
       const started = Date.now()
-      const outcome = yield* step(projection, options, batchSize, ahead)
+      const outcome = yield* step(projection, options, limit, ahead)
       ahead = outcome._tag === "Applied" ? outcome.ahead : undefined
       if (outcome._tag === "Finished") return "finished-elsewhere" satisfies RebuildEnd
       if (outcome._tag === "Elsewhere") return "running-elsewhere" satisfies RebuildEnd
       steps++
+      // Steps of about STEP_MS whatever the projection's pace: a slow one never holds its lease
+      // or a transaction for long, a fast one gets big steps.
+      const elapsed = Date.now() - started
+      if (outcome.events > 0 && elapsed > 0) {
+        limit = Math.max(1, Math.min(batchSize, Math.round((outcome.events * STEP_MS) / elapsed)))
+      }
       if (maxRate > 0) yield* Effect.sleep(Math.max(0, (outcome.events * 1000) / maxRate - (Date.now() - started)))
       if (!outcome.deltaDone) continue
       const small = steps === 1
