@@ -196,12 +196,9 @@ type InsertedRow = Pick<EventRow, "position" | "transaction_id" | "event_id" | "
  * Every column of an event row. `transaction_id` leaves as text: an ORDER BY must name
  * `events.transaction_id` (the xid8), since a bare name means this text and sorts 1000 before 999.
  */
-const eventColumnsOf = (table: string) =>
-  sql.raw(
-    `${table}.position, ${table}.transaction_id::text as transaction_id, ${table}.event_id::text as event_id, ${table}.stream_id, ` +
-      `${table}.version, ${table}.type, ${table}.schema_version, ${table}.data, ${table}.metadata, ${table}.recorded_at`
-  )
-const eventColumns = eventColumnsOf("events")
+const eventColumns = sql.raw(
+  "position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, type, schema_version, data, metadata, recorded_at"
+)
 
 export interface EventStoreOptions {
   readonly inline?: ReadonlyArray<Projection>
