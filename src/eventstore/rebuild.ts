@@ -44,7 +44,7 @@ export interface RebuildOptions {
   readonly lockTimeoutMs?: number
 }
 
-const defaults = { batchSize: 10_000, maxBatchBytes: 8 * 1024 * 1024, maxEventsPerSecond: 0, leaseMs: 15_000, lockTimeoutMs: 500 }
+const defaults = { batchSize: 10_000, maxBatchBytes: 2 * 1024 * 1024, maxEventsPerSecond: 0, leaseMs: 15_000, lockTimeoutMs: 500 }
 
 /** How long a step should take: the step size follows the pace of the last one. */
 const STEP_MS = 1000
