@@ -252,7 +252,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
    * one jsonb parameter, so the text never changes and is prepared once). Returns each one's
    * outcome, in order.
    */
-  const appendStatement = (batch: ReadonlyArray<Prepared>) =>
+  const batchStatement = (batch: ReadonlyArray<Prepared>) =>
     Effect.gen(function*() {
       const requests = batch.map((p, i) => {
         const expected = p.options.expectedVersion === 0 ? "no-stream" : p.options.expectedVersion
@@ -312,35 +312,102 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
           .execute(q)
       )
       const result = rows[0]!
-      return batch.map((p, i): Outcome => {
-        const existing = result.existing.filter((row) => row.i === i)
-        if (existing.length > 0) return idempotentOutcome(p.streamId, p.ids, p.encoded, existing)
-        const inserted = result.inserted.filter((row) => row.stream_id === p.streamId)
-        if (inserted.length === 0) {
-          return Effect.fail(
-            new WrongExpectedVersion({
-              streamId: p.streamId,
-              expected: String(p.options.expectedVersion),
-              actual: result.versions?.[p.streamId] ?? 0
-            })
-          )
-        }
-        // Built from the events in hand rather than decoded back: encode then decode is the
-        // identity (the codec's round-trip property), and a page's leads need not cross twice.
-        const recorded = inserted.map((row, j): RecordedEvent => ({
-          eventId: row.event_id,
-          streamId: p.streamId,
-          version: row.version,
-          position: Number(row.position),
-          transactionId: row.transaction_id,
-          type: p.encoded[j]!.type,
-          event: p.events[j]!,
-          metadata: p.metadata,
-          recordedAt: new Date(row.recorded_at)
-        }))
-        return Effect.succeed({ streamId: p.streamId, version: recorded[recorded.length - 1]!.version, events: recorded, alreadyAppended: false })
-      })
+      return batch.map((p, i) =>
+        outcomeOf(
+          p,
+          result.existing.filter((row) => row.i === i),
+          result.inserted.filter((row) => row.stream_id === p.streamId),
+          result.versions?.[p.streamId] ?? 0
+        )
+      )
     })
+
+  /** One append's outcome from what its statement found (ids already stored) and wrote. */
+  const outcomeOf = (
+    p: Prepared,
+    existing: ReadonlyArray<EventRow>,
+    inserted: ReadonlyArray<InsertedRow>,
+    currentVersion: number
+  ): Outcome => {
+    if (existing.length > 0) return idempotentOutcome(p.streamId, p.ids, p.encoded, existing)
+    if (inserted.length === 0) {
+      return Effect.fail(
+        new WrongExpectedVersion({ streamId: p.streamId, expected: String(p.options.expectedVersion), actual: currentVersion })
+      )
+    }
+    // Built from the events in hand rather than decoded back: encode then decode is the
+    // identity (the codec's round-trip property), and a page's leads need not cross twice.
+    const recorded = inserted.map((row, j): RecordedEvent => ({
+      eventId: row.event_id,
+      streamId: p.streamId,
+      version: row.version,
+      position: Number(row.position),
+      transactionId: row.transaction_id,
+      type: p.encoded[j]!.type,
+      event: p.events[j]!,
+      metadata: p.metadata,
+      recordedAt: new Date(row.recorded_at)
+    }))
+    return Effect.succeed({ streamId: p.streamId, version: recorded[recorded.length - 1]!.version, events: recorded, alreadyAppended: false })
+  }
+
+  /**
+   * One append alone: the same checks and insert with the stream's mode written into the
+   * statement — a simpler statement than the batch's, cheaper to plan where plans are not kept
+   * (PGlite).
+   */
+  const singleStatement = (p: Prepared) =>
+    Effect.gen(function*() {
+      const n = p.events.length
+      const streamId = p.streamId
+      const expected = p.options.expectedVersion === 0 ? "no-stream" : p.options.expectedVersion
+      const existing = sql`existing as (
+        select ${eventColumns} from events
+        where event_id = any(${textArray(p.ids)}::uuid[])
+      )`
+      const bump = expected === "any"
+        ? sql`bump as (
+            insert into streams as s (stream_id, version) select ${streamId}, ${n}::int where not exists (select 1 from existing)
+            on conflict (stream_id) do update set version = s.version + excluded.version, updated_at = now()
+            returning s.version)`
+        : expected === "no-stream"
+        ? sql`bump as (
+            insert into streams (stream_id, version) select ${streamId}, ${n}::int where not exists (select 1 from existing)
+            on conflict (stream_id) do nothing
+            returning version)`
+        : expected === "exists"
+        ? sql`bump as (
+            update streams set version = version + ${n}::int, updated_at = now()
+            where stream_id = ${streamId} and not exists (select 1 from existing)
+            returning version)`
+        : sql`bump as (
+            update streams set version = version + ${n}::int, updated_at = now()
+            where stream_id = ${streamId} and version = ${expected}::int and not exists (select 1 from existing)
+            returning version)`
+      const { rows } = yield* db.query((q) =>
+        sql<{ existing: Array<EventRow>; inserted: Array<InsertedRow>; current_version: number | null }>`
+          with ${existing}, ${bump},
+          inserted as (
+            insert into events (event_id, stream_id, version, type, schema_version, data, metadata, correlation_id, causation_id, user_id)
+            select (e.value->>'eventId')::uuid, ${streamId}, bump.version - ${n}::int + e.ord::int,
+                   e.value->>'type', (e.value->>'schemaVersion')::int, e.value->'data', e.value->'metadata',
+                   ${p.options.correlationId ?? null}::text, ${p.options.causationId ?? null}::text, ${p.options.userId ?? null}::text
+            from bump, jsonb_array_elements(${JSON.stringify(p.encoded)}::text::jsonb) with ordinality as e(value, ord)
+            order by e.ord
+            returning position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, recorded_at
+          )
+          select
+            (select coalesce(json_agg(x), '[]'::json) from existing x) as existing,
+            (select coalesce(json_agg(i order by i.version), '[]'::json) from inserted i) as inserted,
+            (select version from streams where stream_id = ${streamId}) as current_version`.execute(q)
+      )
+      const result = rows[0]!
+      return outcomeOf(p, result.existing, result.inserted, result.current_version ?? 0)
+    })
+
+  /** Each append's outcome, in order: one statement for all of them. */
+  const appendStatement = (batch: ReadonlyArray<Prepared>) =>
+    batch.length === 1 ? Effect.map(singleStatement(batch[0]!), (outcome) => [outcome]) : batchStatement(batch)
 
   /** One append in the caller's transaction (or its own): the statement, then the inline projections. */
   const appendAlone = (p: Prepared) =>
