@@ -146,6 +146,8 @@ export class Database extends Context.Service<Database, {
   transaction<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R>
   /** True while the current fiber is inside a transaction. */
   readonly inTransaction: Effect.Effect<boolean>
+  /** Runs `effect` on the pool, outside the current transaction (a read forked beside it). */
+  outsideTransaction<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
   /** The root Kysely instance, for tooling (migrations, benchmarks); application code uses `query`. */
   readonly kysely: Kysely<DB>
 }>()("app/db/Database") {
@@ -311,6 +313,7 @@ export const makeDatabase = (kysely: Kysely<DB>, backend: Backend): Database["Se
     query,
     transaction,
     inTransaction: Effect.map(CurrentTransaction, Option.isSome),
+    outsideTransaction: (effect) => Effect.provideService(effect, CurrentTransaction, Option.none()),
     kysely
   })
 }

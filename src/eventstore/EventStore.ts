@@ -8,7 +8,7 @@
  *   once every transaction that could still commit below it has finished, and the
  *   checkpoint is the pair (transaction_id, position).
  */
-import { Context, Effect, Layer, Result, Schema } from "effect"
+import { Cause, Context, Effect, Layer, Option, Result, Schedule, Schema } from "effect"
 import { sql } from "kysely"
 import { type DomainEvent, type EventCodec, eventCodec } from "../../events/index.ts"
 import { Database, isSerializationConflict, type SqlError } from "../db/Database.ts"
@@ -89,6 +89,11 @@ export interface ReadBetweenOptions {
   readonly types?: ReadonlyArray<string>
   readonly afterPosition?: number
   readonly limit?: number
+  /**
+   * Stop before the events' stored data passes this many bytes (at least one event): pages of a
+   * log of large events stay small in memory however many events `limit` allows.
+   */
+  readonly maxBytes?: number
 }
 
 /** A snapshot that sees no transaction: `from` for a read of everything. */
@@ -156,12 +161,18 @@ export class EventStore extends Context.Service<EventStore, {
   readCommitted(options?: ReadCommittedOptions): Effect.Effect<ReadonlyArray<RecordedEvent>, SqlError>
   /** The current statement's snapshot (`pg_current_snapshot()` as text), for {@link ReadBetweenOptions}. */
   readonly snapshot: Effect.Effect<string, SqlError>
-  /** Events committed between two snapshots (see {@link ReadBetweenOptions}). For rebuilds. */
-  readBetween(options: ReadBetweenOptions): Effect.Effect<ReadonlyArray<RecordedEvent>, SqlError>
+  /**
+   * Events committed between two snapshots (see {@link ReadBetweenOptions}), and whether they are
+   * the last ones (`complete`: neither `limit` nor `maxBytes` cut the page short). For rebuilds.
+   */
+  readBetween(options: ReadBetweenOptions): Effect.Effect<{
+    readonly events: ReadonlyArray<RecordedEvent>
+    readonly complete: boolean
+  }, SqlError>
   /** How many events {@link readBetween} would return without a limit. */
   countBetween(options: ReadBetweenOptions): Effect.Effect<number, SqlError>
 }>()("app/eventstore/EventStore") {
-  static readonly layer = (options: { readonly inline?: ReadonlyArray<Projection>; readonly codec?: EventCodec } = {}) =>
+  static readonly layer = (options: EventStoreOptions = {}) =>
     Layer.effect(EventStore, Effect.map(Database, (db) => makeEventStore(db, options)))
 }
 
@@ -179,7 +190,7 @@ interface EventRow {
 }
 
 /** The columns an append learns from the database. */
-type InsertedRow = Pick<EventRow, "position" | "transaction_id" | "event_id" | "version" | "recorded_at">
+type InsertedRow = Pick<EventRow, "position" | "transaction_id" | "event_id" | "stream_id" | "version" | "recorded_at">
 
 /**
  * Every column of an event row. `transaction_id` leaves as text: an ORDER BY must name
@@ -189,12 +200,19 @@ const eventColumns = sql.raw(
   "position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, type, schema_version, data, metadata, recorded_at"
 )
 
-export const makeEventStore = (
-  db: Database["Service"],
-  options: { readonly inline?: ReadonlyArray<Projection>; readonly codec?: EventCodec } = {}
-): EventStore["Service"] => {
+export interface EventStoreOptions {
+  readonly inline?: ReadonlyArray<Projection>
+  readonly codec?: EventCodec
+  /** Group commit: batches in flight at once (default 4) and appends per batch (default 64). */
+  readonly maxBatchesInFlight?: number
+  readonly maxBatch?: number
+}
+
+export const makeEventStore = (db: Database["Service"], options: EventStoreOptions = {}): EventStore["Service"] => {
   const codec = options.codec ?? eventCodec
   const inline = options.inline ?? []
+  const maxInFlight = options.maxBatchesInFlight ?? 4
+  const maxBatch = options.maxBatch ?? 64
 
   const toRecorded = (row: EventRow): RecordedEvent => {
     const decoded = codec.decode({ type: row.type, schemaVersion: row.schema_version, data: row.data })
@@ -216,6 +234,285 @@ export const makeEventStore = (
   // A row that does not decode is a deployment error (unknown type, missing upcaster): a defect.
   const decodeRows = (rows: ReadonlyArray<EventRow>) => Effect.sync(() => rows.map(toRecorded))
 
+  /** An append checked and encoded, ready for the statement. */
+  interface Prepared {
+    readonly streamId: string
+    readonly events: ReadonlyArray<DomainEvent>
+    readonly ids: ReadonlyArray<string>
+    readonly encoded: ReadonlyArray<{ eventId: string; type: string; schemaVersion: number; data: Record<string, unknown>; metadata: EventMetadata }>
+    readonly metadata: EventMetadata
+    readonly options: AppendOptions
+  }
+
+  type Outcome = Effect.Effect<AppendResult, WrongExpectedVersion | IdempotencyConflict>
+
+  /**
+   * Any number of appends to distinct streams with disjoint event ids, as ONE statement: each
+   * one's version check, id check and insert, exactly as a lone append (data-modifying CTEs over
+   * one jsonb parameter, so the text never changes and is prepared once). Returns each one's
+   * outcome, in order.
+   */
+  const batchStatement = (batch: ReadonlyArray<Prepared>) =>
+    Effect.gen(function*() {
+      const requests = batch.map((p, i) => {
+        const expected = p.options.expectedVersion === 0 ? "no-stream" : p.options.expectedVersion
+        return {
+          i,
+          stream_id: p.streamId,
+          n: p.events.length,
+          mode: typeof expected === "number" ? "exact" : expected,
+          expected: typeof expected === "number" ? expected : null,
+          events: p.encoded,
+          correlation_id: p.options.correlationId ?? null,
+          causation_id: p.options.causationId ?? null,
+          user_id: p.options.userId ?? null
+        }
+      })
+      const { rows } = yield* db.query((q) =>
+        sql<{ existing: Array<EventRow & { i: number }>; inserted: Array<InsertedRow>; versions: Record<string, number> | null }>`
+          with req as (
+            select * from jsonb_to_recordset(${JSON.stringify(requests)}::text::jsonb) as r(i int, stream_id text, n int,
+              mode text, expected int, events jsonb, correlation_id text, causation_id text, user_id text)
+          ),
+          -- Each id probes the unique index (LIMIT keeps the planner from a scan: it knows no row count here).
+          existing as (
+            select r.i, e.* from req r, jsonb_array_elements(r.events) as x(value),
+              lateral (select ${eventColumns} from events where event_id = (x.value->>'eventId')::uuid limit 1) e
+          ),
+          fresh as materialized (select * from req r where not exists (select 1 from existing x where x.i = r.i)),
+          bump_any as (
+            insert into streams as s (stream_id, version) select stream_id, n from fresh where mode = 'any' order by stream_id
+            on conflict (stream_id) do update set version = s.version + excluded.version, updated_at = now()
+            returning s.stream_id, s.version),
+          bump_new as (
+            insert into streams (stream_id, version) select stream_id, n from fresh where mode = 'no-stream' order by stream_id
+            on conflict (stream_id) do nothing
+            returning stream_id, version),
+          bump_set as (
+            update streams s set version = s.version + f.n, updated_at = now()
+            from fresh f
+            where s.stream_id = any(array(select stream_id from fresh where mode in ('exists', 'exact')))
+              and s.stream_id = f.stream_id and (f.mode = 'exists' or (f.mode = 'exact' and s.version = f.expected))
+            returning s.stream_id, s.version),
+          bump as (select * from bump_any union all select * from bump_new union all select * from bump_set),
+          inserted as (
+            insert into events (event_id, stream_id, version, type, schema_version, data, metadata, correlation_id, causation_id, user_id)
+            select (e.value->>'eventId')::uuid, f.stream_id, b.version - f.n + e.ord::int,
+                   e.value->>'type', (e.value->>'schemaVersion')::int, e.value->'data', e.value->'metadata',
+                   f.correlation_id, f.causation_id, f.user_id
+            from fresh f join bump b on b.stream_id = f.stream_id, jsonb_array_elements(f.events) with ordinality as e(value, ord)
+            order by f.i, e.ord
+            -- Only what the database assigned: the events themselves are already in memory.
+            returning position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, recorded_at
+          )
+          select
+            (select coalesce(json_agg(x), '[]'::json) from existing x) as existing,
+            (select coalesce(json_agg(i order by i.position), '[]'::json) from inserted i) as inserted,
+            (select json_object_agg(s.stream_id, s.version) from streams s where s.stream_id = any(array(select stream_id from req))) as versions`
+          .execute(q)
+      )
+      const result = rows[0]!
+      return batch.map((p, i) =>
+        outcomeOf(
+          p,
+          result.existing.filter((row) => row.i === i),
+          result.inserted.filter((row) => row.stream_id === p.streamId),
+          result.versions?.[p.streamId] ?? 0
+        )
+      )
+    })
+
+  /** One append's outcome from what its statement found (ids already stored) and wrote. */
+  const outcomeOf = (
+    p: Prepared,
+    existing: ReadonlyArray<EventRow>,
+    inserted: ReadonlyArray<InsertedRow>,
+    currentVersion: number
+  ): Outcome => {
+    if (existing.length > 0) return idempotentOutcome(p.streamId, p.ids, p.encoded, existing)
+    if (inserted.length === 0) {
+      return Effect.fail(
+        new WrongExpectedVersion({ streamId: p.streamId, expected: String(p.options.expectedVersion), actual: currentVersion })
+      )
+    }
+    // Built from the events in hand rather than decoded back: encode then decode is the
+    // identity (the codec's round-trip property), and a page's leads need not cross twice.
+    const recorded = inserted.map((row, j): RecordedEvent => ({
+      eventId: row.event_id,
+      streamId: p.streamId,
+      version: row.version,
+      position: Number(row.position),
+      transactionId: row.transaction_id,
+      type: p.encoded[j]!.type,
+      event: p.events[j]!,
+      metadata: p.metadata,
+      recordedAt: new Date(row.recorded_at)
+    }))
+    return Effect.succeed({ streamId: p.streamId, version: recorded[recorded.length - 1]!.version, events: recorded, alreadyAppended: false })
+  }
+
+  /**
+   * One append alone: the same checks and insert with the stream's mode written into the
+   * statement — a simpler statement than the batch's, cheaper to plan where plans are not kept
+   * (PGlite).
+   */
+  const singleStatement = (p: Prepared) =>
+    Effect.gen(function*() {
+      const n = p.events.length
+      const streamId = p.streamId
+      const expected = p.options.expectedVersion === 0 ? "no-stream" : p.options.expectedVersion
+      const existing = sql`existing as (
+        select ${eventColumns} from events
+        where event_id = any(${textArray(p.ids)}::uuid[])
+      )`
+      const bump = expected === "any"
+        ? sql`bump as (
+            insert into streams as s (stream_id, version) select ${streamId}, ${n}::int where not exists (select 1 from existing)
+            on conflict (stream_id) do update set version = s.version + excluded.version, updated_at = now()
+            returning s.version)`
+        : expected === "no-stream"
+        ? sql`bump as (
+            insert into streams (stream_id, version) select ${streamId}, ${n}::int where not exists (select 1 from existing)
+            on conflict (stream_id) do nothing
+            returning version)`
+        : expected === "exists"
+        ? sql`bump as (
+            update streams set version = version + ${n}::int, updated_at = now()
+            where stream_id = ${streamId} and not exists (select 1 from existing)
+            returning version)`
+        : sql`bump as (
+            update streams set version = version + ${n}::int, updated_at = now()
+            where stream_id = ${streamId} and version = ${expected}::int and not exists (select 1 from existing)
+            returning version)`
+      const { rows } = yield* db.query((q) =>
+        sql<{ existing: Array<EventRow>; inserted: Array<InsertedRow>; current_version: number | null }>`
+          with ${existing}, ${bump},
+          inserted as (
+            insert into events (event_id, stream_id, version, type, schema_version, data, metadata, correlation_id, causation_id, user_id)
+            select (e.value->>'eventId')::uuid, ${streamId}, bump.version - ${n}::int + e.ord::int,
+                   e.value->>'type', (e.value->>'schemaVersion')::int, e.value->'data', e.value->'metadata',
+                   ${p.options.correlationId ?? null}::text, ${p.options.causationId ?? null}::text, ${p.options.userId ?? null}::text
+            from bump, jsonb_array_elements(${JSON.stringify(p.encoded)}::text::jsonb) with ordinality as e(value, ord)
+            order by e.ord
+            returning position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, recorded_at
+          )
+          select
+            (select coalesce(json_agg(x), '[]'::json) from existing x) as existing,
+            (select coalesce(json_agg(i order by i.version), '[]'::json) from inserted i) as inserted,
+            (select version from streams where stream_id = ${streamId}) as current_version`.execute(q)
+      )
+      const result = rows[0]!
+      return outcomeOf(p, result.existing, result.inserted, result.current_version ?? 0)
+    })
+
+  /** Each append's outcome, in order: one statement for all of them. */
+  const appendStatement = (batch: ReadonlyArray<Prepared>) =>
+    batch.length === 1 ? Effect.map(singleStatement(batch[0]!), (outcome) => [outcome]) : batchStatement(batch)
+
+  /** One append in the caller's transaction (or its own): the statement, then the inline projections. */
+  const appendAlone = (p: Prepared) =>
+    Effect.gen(function*() {
+      const [outcome] = yield* appendStatement([p])
+      const result = yield* outcome!
+      if (!result.alreadyAppended) yield* applyInline(result.events)
+      return result
+    })
+
+  // Group commit. Appends outside any transaction that no inline projection needs to follow
+  // arrive here; those that arrive together (while earlier batches are in flight, or in the
+  // same tick) go as ONE statement and one commit, each getting its own outcome. A batch holds
+  // at most one append per stream and disjoint event ids, and no two batches in flight share a
+  // stream: the statement never updates a stream row twice, and batches never wait on each other.
+  interface Waiting {
+    readonly prepared: Prepared
+    readonly resume: (outcome: Effect.Effect<AppendResult, AppendError>) => void
+  }
+  const queue: Array<Waiting> = []
+  const busyStreams = new Set<string>()
+  let inFlight = 0
+  let pumpScheduled = false
+
+  /** The next batch: queued appends whose stream is free and whose ids are new to the batch, oldest first. */
+  const takeBatch = (): Array<Waiting> => {
+    const batch: Array<Waiting> = []
+    const streams = new Set<string>()
+    const ids = new Set<string>()
+    for (let k = 0; k < queue.length && batch.length < maxBatch;) {
+      const w = queue[k]!
+      const p = w.prepared
+      if (busyStreams.has(p.streamId) || streams.has(p.streamId) || p.ids.some((id) => ids.has(id))) {
+        k++
+        continue
+      }
+      queue.splice(k, 1)
+      batch.push(w)
+      streams.add(p.streamId)
+      for (const id of p.ids) ids.add(id)
+    }
+    return batch
+  }
+
+  const pump = () => {
+    pumpScheduled = false
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const batch = takeBatch()
+      if (batch.length === 0) return
+      inFlight++
+      for (const w of batch) busyStreams.add(w.prepared.streamId)
+      Effect.runFork(runBatch(batch).pipe(Effect.ensuring(Effect.sync(() => {
+        inFlight--
+        for (const w of batch) busyStreams.delete(w.prepared.streamId)
+        schedulePump()
+      }))))
+    }
+  }
+  // After the current tick, so appends made together join one batch.
+  const schedulePump = () => {
+    if (pumpScheduled) return
+    pumpScheduled = true
+    setImmediate(pump)
+  }
+
+  const retryRaces = <A, E>(effect: Effect.Effect<A, E | SqlError>) =>
+    effect.pipe(Effect.retry({
+      while: isSerializationConflict,
+      times: 5,
+      schedule: Schedule.exponential("2 millis").pipe(Schedule.jittered)
+    }))
+
+  /**
+   * One statement for the batch; a statement that fails as a whole (a race on an event id lost
+   * five times, a row one append's data breaks) is re-run append by append, so one append's
+   * failure is never another's. An unreachable database fails them all at once.
+   */
+  const runBatch = (batch: ReadonlyArray<Waiting>) =>
+    Effect.gen(function*() {
+      const outcomes = yield* Effect.exit(retryRaces(appendStatement(batch.map((w) => w.prepared))))
+      if (outcomes._tag === "Success") {
+        batch.forEach((w, i) => w.resume(outcomes.value[i]!))
+        return
+      }
+      const failure = Cause.findErrorOption(outcomes.cause)
+      if (batch.length === 1 || (Option.isSome(failure) && failure.value.kind === "connection")) {
+        for (const w of batch) w.resume(Effect.failCause(outcomes.cause))
+        return
+      }
+      yield* Effect.forEach(batch, (w) =>
+        Effect.map(Effect.exit(retryRaces(appendAlone(w.prepared))), (exit) => w.resume(exit)), { discard: true })
+    }).pipe(Effect.uninterruptible)
+
+  const enqueue = (prepared: Prepared) =>
+    Effect.callback<AppendResult, AppendError>((resume) => {
+      const waiting: Waiting = { prepared, resume }
+      queue.push(waiting)
+      schedulePump()
+      // Interrupted while still queued: it never runs. Once in a batch it completes as it would alone.
+      return Effect.sync(() => {
+        const at = queue.indexOf(waiting)
+        if (at >= 0) queue.splice(at, 1)
+      })
+    })
+
   const append = Effect.fn("EventStore.append")(function*(
     streamId: string,
     events: ReadonlyArray<DomainEvent>,
@@ -234,83 +531,17 @@ export const makeEventStore = (
       ...(options.causationId !== undefined ? { causationId: options.causationId } : {}),
       ...(options.userId !== undefined ? { userId: options.userId } : {})
     }
-    const encoded = events.map((event, i) => ({ eventId: ids[i], ...codec.encode(event), metadata }))
-    const n = events.length
-    const expected = options.expectedVersion === 0 ? "no-stream" : options.expectedVersion
-
-    const existing = sql`existing as (
-      select ${eventColumns} from events
-      where event_id = any(${textArray(ids)}::uuid[])
-    )`
-    const bump = expected === "any"
-      ? sql`bump as (
-          insert into streams as s (stream_id, version) select ${streamId}, ${n}::int where not exists (select 1 from existing)
-          on conflict (stream_id) do update set version = s.version + excluded.version, updated_at = now()
-          returning s.version)`
-      : expected === "no-stream"
-      ? sql`bump as (
-          insert into streams (stream_id, version) select ${streamId}, ${n}::int where not exists (select 1 from existing)
-          on conflict (stream_id) do nothing
-          returning version)`
-      : expected === "exists"
-      ? sql`bump as (
-          update streams set version = version + ${n}::int, updated_at = now()
-          where stream_id = ${streamId} and not exists (select 1 from existing)
-          returning version)`
-      : sql`bump as (
-          update streams set version = version + ${n}::int, updated_at = now()
-          where stream_id = ${streamId} and version = ${expected}::int and not exists (select 1 from existing)
-          returning version)`
-
-    const statement = sql<{ existing: Array<EventRow>; inserted: Array<InsertedRow>; current_version: number | null }>`
-      with ${existing}, ${bump},
-      inserted as (
-        insert into events (event_id, stream_id, version, type, schema_version, data, metadata, correlation_id, causation_id, user_id)
-        select (e.value->>'eventId')::uuid, ${streamId}, bump.version - ${n}::int + e.ord::int,
-               e.value->>'type', (e.value->>'schemaVersion')::int, e.value->'data', e.value->'metadata',
-               ${options.correlationId ?? null}::text, ${options.causationId ?? null}::text, ${options.userId ?? null}::text
-        from bump, jsonb_array_elements(${JSON.stringify(encoded)}::text::jsonb) with ordinality as e(value, ord)
-        order by e.ord
-        -- Only what the database assigned: the events themselves are already in memory.
-        returning position, transaction_id::text as transaction_id, event_id::text as event_id, version, recorded_at
-      )
-      select
-        (select coalesce(json_agg(x), '[]'::json) from existing x) as existing,
-        (select coalesce(json_agg(i order by i.version), '[]'::json) from inserted i) as inserted,
-        (select version from streams where stream_id = ${streamId}) as current_version`
-
-    const run = Effect.gen(function*() {
-      const { rows } = yield* db.query((q) => statement.execute(q))
-      const result = rows[0]!
-      if (result.existing.length > 0) return yield* idempotentOutcome(streamId, ids, encoded, result.existing)
-      if (result.inserted.length === 0) {
-        return yield* new WrongExpectedVersion({
-          streamId,
-          expected: String(options.expectedVersion),
-          actual: result.current_version ?? 0
-        })
-      }
-      // Built from the events in hand rather than decoded back: encode then decode is the
-      // identity (the codec's round-trip property), and a page's leads need not cross twice.
-      const recorded = result.inserted.map((row, i): RecordedEvent => ({
-        eventId: row.event_id,
-        streamId,
-        version: row.version,
-        position: Number(row.position),
-        transactionId: row.transaction_id,
-        type: encoded[i]!.type,
-        event: events[i]!,
-        metadata,
-        recordedAt: new Date(row.recorded_at)
-      }))
-      yield* applyInline(recorded)
-      return { streamId, version: recorded[recorded.length - 1]!.version, events: recorded, alreadyAppended: false }
-    })
+    const encoded = events.map((event, i) => ({ eventId: ids[i]!, ...codec.encode(event), metadata }))
+    const prepared: Prepared = { streamId, events, ids, encoded, metadata, options }
+    // In the caller's transaction: today's one statement there, its projections after it.
+    if (yield* db.inTransaction) return yield* appendAlone(prepared)
     // Two appends of one event id racing: the loser's statement fails on the unique index. Its
     // transaction is re-run (Database.transaction), and then sees the winner's event: "already
-    // appended" (same content) or IdempotencyConflict. A lone statement is re-run the same way.
-    if (inline.length > 0) return yield* db.transaction(run)
-    return yield* (yield* db.inTransaction) ? run : run.pipe(Effect.retry({ while: isSerializationConflict, times: 5 }))
+    // appended" (same content) or IdempotencyConflict.
+    if (inline.some((projection) => events.some((e) => projection.handles.includes(e._tag)))) {
+      return yield* db.transaction(appendAlone(prepared))
+    }
+    return yield* enqueue(prepared)
   })
 
   /** Same ids, same stream, same types and data, in order: a retry. Anything else: a conflict. */
@@ -442,11 +673,25 @@ export const makeEventStore = (
       and not pg_visible_in_snapshot(transaction_id, ${options.from}::text::pg_snapshot)
       ${typesFilter(options.types)}`
 
-  const readBetween = (options: ReadBetweenOptions) =>
-    db.query((q) =>
-      sql<EventRow>`select ${eventColumns} from events where ${between(options)}
-        order by position limit ${options.limit ?? 1000}::int`.execute(q)
-    ).pipe(Effect.flatMap(({ rows }) => decodeRows(rows)))
+  const readBetween = (options: ReadBetweenOptions) => {
+    const limit = options.limit ?? 1000
+    // The page by position, then cut where its data passes maxBytes (pg_column_size: as stored,
+    // without reading the values); `candidates` tells a cut page from the last one.
+    return db.query((q) =>
+      sql<EventRow & { candidates: number }>`select * from (
+          select page.*, count(*) over () as candidates,
+            sum(pg_column_size(page.data)) over (order by page.position) - pg_column_size(page.data) as before
+          from (select ${eventColumns} from events where ${between(options)} order by position limit ${limit}::int) page
+        ) e
+        where e.before < ${options.maxBytes ?? Number.MAX_SAFE_INTEGER}::bigint
+        order by e.position`.execute(q)
+    ).pipe(Effect.flatMap(({ rows }) =>
+      Effect.map(decodeRows(rows), (events) => ({
+        events,
+        complete: rows.length === 0 || (rows.length === Number(rows[0]!.candidates) && rows.length < limit)
+      }))
+    ))
+  }
 
   const countBetween = (options: ReadBetweenOptions) =>
     db.query((q) => sql<{ n: number }>`select count(*)::int as n from events where ${between(options)}`.execute(q))

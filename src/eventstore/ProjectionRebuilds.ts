@@ -72,7 +72,7 @@ export class ProjectionRebuilds extends Context.Service<ProjectionRebuilds, {
         const options: RebuildOptions = {
           owner: `rebuilds-${crypto.randomUUID()}`,
           // On PGlite a step holds the only connection while it runs: smaller steps, shorter waits.
-          batchSize: yield* Config.Int("REBUILD_BATCH_SIZE").pipe(Config.withDefault(db.backend === "pglite" ? 100 : 2000)),
+          batchSize: yield* Config.Int("REBUILD_BATCH_SIZE").pipe(Config.withDefault(db.backend === "pglite" ? 100 : 10_000)),
           maxEventsPerSecond: yield* Config.Int("REBUILD_MAX_EVENTS_PER_SECOND").pipe(Config.withDefault(0)),
           leaseMs: yield* Config.Int("REBUILD_LEASE_MS").pipe(Config.withDefault(15_000))
         }

@@ -98,6 +98,7 @@ export const writeInto = (db: Database["Service"], schema: string) =>
  */
 export const lockLive = (db: Database["Service"], live: ReadonlyArray<readonly [string, string]>, timeoutMs: number) =>
   Effect.gen(function*() {
+    if (live.length === 0) return
     yield* db.query((q) => sql`select set_config('lock_timeout', ${`${timeoutMs}ms`}, true)`.execute(q))
     yield* db.query((q) =>
       sql`lock table ${sql.join(live.map(([table, schema]) => sql.id(schema, table)))} in access exclusive mode`.execute(q)

@@ -13,7 +13,7 @@
  * it got in the same transaction as its writes. A crash loses or repeats nothing: the next
  * step, in this process or another, goes on from the recorded state.
  */
-import { Effect, Schema } from "effect"
+import { Effect, Fiber, Schema } from "effect"
 import { sql } from "kysely"
 import { migrations } from "../../migrations/index.ts"
 import { Database, type SqlError } from "../db/Database.ts"
@@ -33,8 +33,10 @@ export class RebuildRunning extends Schema.TaggedError<RebuildRunning>()("Rebuil
 export interface RebuildOptions {
   /** Who runs it: one process at a time holds a rebuild's lease. */
   readonly owner: string
-  /** Events per step (one transaction). */
+  /** Events per step (one transaction), at most; steps are sized to take about a second. */
   readonly batchSize?: number
+  /** Stored bytes of event data per step, at most (at least one event): memory stays flat whatever the events' size. */
+  readonly maxBatchBytes?: number
   /** At most this many events per second; 0 (default) as fast as it goes. */
   readonly maxEventsPerSecond?: number
   readonly leaseMs?: number
@@ -42,7 +44,10 @@ export interface RebuildOptions {
   readonly lockTimeoutMs?: number
 }
 
-const defaults = { batchSize: 2000, maxEventsPerSecond: 0, leaseMs: 15_000, lockTimeoutMs: 500 }
+const defaults = { batchSize: 10_000, maxBatchBytes: 2 * 1024 * 1024, maxEventsPerSecond: 0, leaseMs: 15_000, lockTimeoutMs: 500 }
+
+/** How long a step should take: the step size follows the pace of the last one. */
+const STEP_MS = 1000
 
 /** The newest migration: a rebuild resumed under another schema starts over. */
 const LATEST_MIGRATION = Object.keys(migrations).at(-1)!
@@ -106,8 +111,26 @@ export const beginRebuild = (projection: Projection, options: RebuildOptions) =>
     }))
   })
 
+/** Which events a step reads: what `to` sees and `from` does not, after a position. */
+interface Read {
+  readonly from: string
+  readonly to: string
+  readonly afterPosition: number
+}
+const sameRead = (a: Read, b: Read) => a.from === b.from && a.to === b.to && a.afterPosition === b.afterPosition
+
+/**
+ * The next batch, read ahead on a connection of its own while this step applies its batch: the
+ * events a past snapshot sees are fixed, so it is what the next step would read — if the
+ * recorded state still says so when it starts (else that step reads for itself).
+ */
+interface ReadAhead {
+  readonly read: Read
+  readonly batch: Fiber.Fiber<{ readonly events: ReadonlyArray<RecordedEvent>; readonly complete: boolean }, SqlError>
+}
+
 type Step =
-  | { readonly _tag: "Applied"; readonly events: number; readonly deltaDone: boolean }
+  | { readonly _tag: "Applied"; readonly events: number; readonly deltaDone: boolean; readonly ahead?: ReadAhead }
   /** No rebuild of it is in progress (it switched). */
   | { readonly _tag: "Finished" }
   /** Another process holds its lease. */
@@ -117,11 +140,15 @@ const applyTo = (projection: Projection, events: ReadonlyArray<RecordedEvent>) =
   events.length === 0 ? Effect.void : projection.apply(events)
 
 /** Applies the next batch of the rebuild into the new generation (one transaction). */
-const step = (projection: Projection, options: RebuildOptions, batchSize: number) =>
+const step = (projection: Projection, options: RebuildOptions, batchSize: number, ahead: ReadAhead | undefined) =>
   Effect.gen(function*() {
     const db = yield* Database
     const store = yield* EventStore
     const leaseMs = options.leaseMs ?? defaults.leaseMs
+    const readBatch = (read: Read) =>
+      store.readBetween({ ...read, types: projection.handles, limit: batchSize, maxBytes: options.maxBatchBytes ?? defaults.maxBatchBytes })
+    // Joined before the transaction begins: on PGlite the read needs the one connection.
+    const early = ahead === undefined ? undefined : { read: ahead.read, batch: yield* Fiber.join(ahead.batch) }
     return yield* db.transaction(Effect.gen(function*(): Effect.gen.Return<Step, SqlError, Database> {
       const state = yield* lockState(db, projection.name)
       if (state.building === null) return { _tag: "Finished" }
@@ -146,16 +173,14 @@ const step = (projection: Projection, options: RebuildOptions, batchSize: number
         total += yield* store.countBetween({ from: applied, to: target, types: projection.handles })
       }
       yield* writeInto(db, schema)
-      const events = yield* store.readBetween({
-        from: applied,
-        to: target,
-        types: projection.handles,
-        afterPosition: state.cursor,
-        limit: batchSize
-      })
-      yield* applyTo(projection, events)
-      const deltaDone = events.length < batchSize
+      const read: Read = { from: applied, to: target, afterPosition: state.cursor }
+      const { events, complete: deltaDone } = early !== undefined && sameRead(early.read, read) ? early.batch : yield* readBatch(read)
       const cursor = deltaDone ? 0 : events[events.length - 1]!.position
+      const next: Read = { from: applied, to: target, afterPosition: cursor }
+      const readAhead = deltaDone
+        ? undefined
+        : { read: next, batch: yield* Effect.forkDetach(db.outsideTransaction(readBatch(next))) }
+      yield* applyTo(projection, events).pipe(Effect.onError(() => readAhead ? Fiber.interrupt(readAhead.batch) : Effect.void))
       yield* db.query((q) =>
         sql`update projection_versions set
             applied_snapshot = ${deltaDone ? target : applied}::text::pg_snapshot,
@@ -167,7 +192,7 @@ const step = (projection: Projection, options: RebuildOptions, batchSize: number
             updated_at = now()
           where name = ${projection.name}`.execute(q)
       )
-      return { _tag: "Applied", events: events.length, deltaDone }
+      return { _tag: "Applied", events: events.length, deltaDone, ...(readAhead ? { ahead: readAhead } : {}) }
     }))
   })
 
@@ -203,11 +228,18 @@ const switchOver = (projection: Projection, options: RebuildOptions, batchSize: 
       const applied = state.applied_snapshot ?? EMPTY_SNAPSHOT
       let events = 0
       for (let cursor = 0;;) {
-        const batch = yield* store.readBetween({ from: applied, to: last, types: projection.handles, afterPosition: cursor, limit: batchSize })
-        yield* applyTo(projection, batch)
-        events += batch.length
-        if (batch.length < batchSize) break
-        cursor = batch[batch.length - 1]!.position
+        const batch = yield* store.readBetween({
+          from: applied,
+          to: last,
+          types: projection.handles,
+          afterPosition: cursor,
+          limit: batchSize,
+          maxBytes: options.maxBatchBytes ?? defaults.maxBatchBytes
+        })
+        yield* applyTo(projection, batch.events)
+        events += batch.events.length
+        if (batch.complete) break
+        cursor = batch.events[batch.events.length - 1]!.position
       }
       yield* switchTo(db, schema, live)
       yield* db.query((q) =>
@@ -225,7 +257,7 @@ export type RebuildEnd = "switched" | "finished-elsewhere" | "running-elsewhere"
 
 /**
  * Runs the rebuild of `projection` until it has switched (or another process holds it):
- * steps until a catch-up round is smaller than a batch, then the switch; a switch that found
+ * steps until a catch-up round fits in one step, then the switch; a switch that found
  * the tables busy catches up again and retries.
  */
 export const runRebuild = (projection: Projection, options: RebuildOptions) =>
@@ -233,18 +265,28 @@ export const runRebuild = (projection: Projection, options: RebuildOptions) =>
     const maxRate = options.maxEventsPerSecond ?? defaults.maxEventsPerSecond
     // Throttled, a step is at most a second of work, so the lease never lapses in a pause.
     const batchSize = Math.max(1, Math.min(options.batchSize ?? defaults.batchSize, maxRate > 0 ? maxRate : Infinity))
-    let round = 0
+    // Steps in this catch-up round: a round done in one step (never cut short) is small enough to switch.
+    let steps = 0
+    let limit = Math.min(batchSize, 1000)
     let busy = 0
+    let ahead: ReadAhead | undefined
     while (true) {
       const started = Date.now()
-      const outcome = yield* step(projection, options, batchSize)
+      const outcome = yield* step(projection, options, limit, ahead)
+      ahead = outcome._tag === "Applied" ? outcome.ahead : undefined
       if (outcome._tag === "Finished") return "finished-elsewhere" satisfies RebuildEnd
       if (outcome._tag === "Elsewhere") return "running-elsewhere" satisfies RebuildEnd
-      round += outcome.events
+      steps++
+      // Steps of about STEP_MS whatever the projection's pace: a slow one never holds its lease
+      // or a transaction for long, a fast one gets big steps.
+      const elapsed = Date.now() - started
+      if (outcome.events > 0 && elapsed > 0) {
+        limit = Math.max(1, Math.min(batchSize, Math.round((outcome.events * STEP_MS) / elapsed)))
+      }
       if (maxRate > 0) yield* Effect.sleep(Math.max(0, (outcome.events * 1000) / maxRate - (Date.now() - started)))
       if (!outcome.deltaDone) continue
-      const small = round < batchSize
-      round = 0
+      const small = steps === 1
+      steps = 0
       if (!small) continue
       const switched = yield* switchOver(projection, options, batchSize).pipe(
         Effect.catchIf((e) => e._tag === "SqlError" && e.code === "55P03", () => Effect.succeed({ _tag: "Busy" } as const))

@@ -77,6 +77,16 @@ layer(TestApp(), { excludeTestServices: true })("rebuilding projections", (it) =
       expect(grown.list_rows!.length).toBe(110 + status.leadsImported)
       yield* rebuildProjections(inlineProjections, { batchSize: 100_000 }).pipe(Effect.orDie)
       expect(yield* dumpProjections).toEqual(grown)
+      // Steps cut by the size of their events' data (here: one event each), read ahead of the step
+      // that applies them: every event once, the same rows.
+      const { rows: [progressEvents] } = yield* db.query((q) =>
+        sql<{ n: number }>`select count(*)::int as n from events where type in (${sql.join(
+          inlineProjections.find((p) => p.name === "import-progress")!.handles
+        )})`.execute(q)
+      ).pipe(Effect.orDie)
+      const bySize = yield* rebuildProjections(inlineProjections, { batchSize: 100_000, maxBatchBytes: 1 }).pipe(Effect.orDie)
+      expect(bySize.find((r) => r.name === "import-progress")!.events).toBe(progressEvents!.n)
+      expect(yield* dumpProjections).toEqual(grown)
 
       // And a damaged read model is repaired.
       yield* db.query((q) => sql`delete from list_rows where ctid in (select ctid from list_rows limit 5)`.execute(q)).pipe(Effect.orDie)
@@ -85,15 +95,15 @@ layer(TestApp(), { excludeTestServices: true })("rebuilding projections", (it) =
       yield* rebuildProjections(inlineProjections.filter((p) => p.name === "list-rows" || p.name === "import-progress"))
         .pipe(Effect.orDie)
       expect(yield* dumpProjections).toEqual(grown)
-      expect((yield* versions)["list-rows"]).toEqual([4, null])
+      expect((yield* versions)["list-rows"]).toEqual([5, null])
 
       // A generation whose tables are gone mid-rebuild is made again — never written through to
       // the live tables, which the search path would find instead.
       const listRows = inlineProjections.find((p) => p.name === "list-rows")!
-      expect(yield* beginRebuild(listRows, { owner: "test" }).pipe(Effect.orDie)).toEqual({ name: "list-rows", version: 5 })
-      yield* db.query((q) => sql`drop schema projection_list_rows_v5 cascade`.execute(q)).pipe(Effect.orDie)
+      expect(yield* beginRebuild(listRows, { owner: "test" }).pipe(Effect.orDie)).toEqual({ name: "list-rows", version: 6 })
+      yield* db.query((q) => sql`drop schema projection_list_rows_v6 cascade`.execute(q)).pipe(Effect.orDie)
       expect(yield* runRebuild(listRows, { owner: "test", batchSize: 50 }).pipe(Effect.orDie)).toBe("switched")
       expect(yield* dumpProjections).toEqual(grown)
-      expect((yield* versions)["list-rows"]).toEqual([5, null])
+      expect((yield* versions)["list-rows"]).toEqual([6, null])
     }))
 })
