@@ -18,9 +18,6 @@ export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReuse
 /** The request that first used the key is still being processed. */
 export class IdempotencyKeyInUse extends Schema.TaggedError<IdempotencyKeyInUse>()("IdempotencyKeyInUse", {}) {}
 
-/** Another transaction holds the key: read its import instead. */
-export class IdempotencyKeyTaken extends Schema.TaggedError<IdempotencyKeyTaken>()("IdempotencyKeyTaken", {}) {}
-
 /** The fingerprint of a request: equal for the same body once defaults are applied. */
 export const requestHash = (request: {
   readonly url: string
@@ -58,24 +55,6 @@ export const idempotencyKeys = (db: Database["Service"]) => ({
         (r) => r.createdAt.getTime() > Date.now() - KEY_TTL_HOURS * 3_600_000
       )
     )),
-
-  /**
-   * Claims the key for `importId` in the current transaction (an expired claim is taken over),
-   * or fails with IdempotencyKeyTaken: another request has it.
-   */
-  claim: (userId: string, key: string, record: KeyRecord) =>
-    db.query((q) =>
-      q.insertInto("idempotency_keys")
-        .values({ user_id: userId, key, request_hash: record.requestHash, import_id: record.importId })
-        .onConflict((oc) =>
-          oc.columns(["user_id", "key"]).doUpdateSet({
-            request_hash: (eb) => eb.ref("excluded.request_hash"),
-            import_id: (eb) => eb.ref("excluded.import_id"),
-            created_at: new Date()
-          }).where("idempotency_keys.created_at", "<", new Date(Date.now() - KEY_TTL_HOURS * 3_600_000))
-        )
-        .returning("import_id").executeTakeFirst()
-    ).pipe(Effect.flatMap((row) => row ? Effect.void : Effect.fail(new IdempotencyKeyTaken()))),
 
   /** Gives back the keys of an import the engine refused: a retry starts afresh. */
   release: (importId: string) => db.query((q) => q.deleteFrom("idempotency_keys").where("import_id", "=", importId).execute()),
