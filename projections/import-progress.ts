@@ -6,13 +6,11 @@
  * per import (counters as increments, the rest as "set" or "keep"), written with two
  * statements however many events — the same rows as applying the events one by one.
  */
-import { Effect } from "effect"
 import { sql } from "kysely"
 import type { DomainEvent } from "../events/index.ts"
-import { Database } from "../src/db/Database.ts"
 import { columnList, jsonRows } from "../src/db/sql.ts"
 import type { RecordedEvent } from "../src/eventstore/EventStore.ts"
-import type { Projection } from "../src/eventstore/Projection.ts"
+import { applyWrites, type Projection, type Writes } from "../src/eventstore/Projection.ts"
 
 const counters = [
   "pages_fetched",
@@ -192,6 +190,41 @@ const evolve = (change: ImportChange, event: DomainEvent): void => {
   }
 }
 
+const writes = (events: ReadonlyArray<RecordedEvent>): Writes => {
+  const { inserts, changes } = importChanges(events)
+  const insert = inserts.length > 0
+    ? [sql`insert into imports (${columnList(insertColumns)}, status, updated_at)
+          select ${columnList(insertColumns)}, 'queued', created_at from ${jsonRows(inserts, insertColumns)}
+          on conflict (import_id) do nothing`]
+    : []
+  const update = changes.length > 0
+    ? [sql`update imports i set
+          status = case
+            when r.status is null then i.status
+            when r.status = 'running_if_queued' then (case when i.status = 'queued' then 'running' else i.status end)
+            else r.status end,
+          run_id = case r.run_id_mode when 'set' then r.run_id when 'coalesce' then coalesce(i.run_id, r.run_id) else i.run_id end,
+          engine = coalesce(r.engine, i.engine),
+          total_available = case when r.total_available_set then r.total_available else i.total_available end,
+          completion_reason = coalesce(r.completion_reason, i.completion_reason),
+          error = coalesce(r.error, i.error),
+          cancel_requested = i.cancel_requested or r.cancel_requested,
+          pages_fetched = i.pages_fetched + r.pages_fetched,
+          leads_fetched = i.leads_fetched + r.leads_fetched,
+          leads_imported = i.leads_imported + r.leads_imported,
+          skipped_existing = i.skipped_existing + r.skipped_existing,
+          skipped_duplicate = i.skipped_duplicate + r.skipped_duplicate,
+          over_cap = i.over_cap + r.over_cap,
+          credits_reserved = i.credits_reserved + r.credits_reserved,
+          credits_charged = i.credits_charged + r.credits_charged,
+          credits_refunded = i.credits_refunded + r.credits_refunded,
+          updated_at = r.updated_at
+            from ${jsonRows(changes, changeColumns)} where i.import_id = r.import_id`]
+    : []
+  // The update must see the rows the insert adds: two steps when there are both.
+  return insert.length > 0 && update.length > 0 ? [insert, update] : [[...insert, ...update]].filter((s) => s.length > 0)
+}
+
 export const importProgressProjection: Projection = {
   name: "import-progress",
   handles: [
@@ -210,41 +243,6 @@ export const importProgressProjection: Projection = {
     "ImportCanceled"
   ],
   tables: ["imports"],
-  apply: (events) =>
-    Effect.gen(function*() {
-      const db = yield* Database
-      const { inserts, changes } = importChanges(events)
-      if (inserts.length > 0) {
-        yield* db.query((q) =>
-          sql`insert into imports (${columnList(insertColumns)}, status, updated_at)
-              select ${columnList(insertColumns)}, 'queued', created_at from ${jsonRows(inserts, insertColumns)}
-              on conflict (import_id) do nothing`.execute(q)
-        )
-      }
-      if (changes.length === 0) return
-      yield* db.query((q) =>
-        sql`update imports i set
-              status = case
-                when r.status is null then i.status
-                when r.status = 'running_if_queued' then (case when i.status = 'queued' then 'running' else i.status end)
-                else r.status end,
-              run_id = case r.run_id_mode when 'set' then r.run_id when 'coalesce' then coalesce(i.run_id, r.run_id) else i.run_id end,
-              engine = coalesce(r.engine, i.engine),
-              total_available = case when r.total_available_set then r.total_available else i.total_available end,
-              completion_reason = coalesce(r.completion_reason, i.completion_reason),
-              error = coalesce(r.error, i.error),
-              cancel_requested = i.cancel_requested or r.cancel_requested,
-              pages_fetched = i.pages_fetched + r.pages_fetched,
-              leads_fetched = i.leads_fetched + r.leads_fetched,
-              leads_imported = i.leads_imported + r.leads_imported,
-              skipped_existing = i.skipped_existing + r.skipped_existing,
-              skipped_duplicate = i.skipped_duplicate + r.skipped_duplicate,
-              over_cap = i.over_cap + r.over_cap,
-              credits_reserved = i.credits_reserved + r.credits_reserved,
-              credits_charged = i.credits_charged + r.credits_charged,
-              credits_refunded = i.credits_refunded + r.credits_refunded,
-              updated_at = r.updated_at
-            from ${jsonRows(changes, changeColumns)} where i.import_id = r.import_id`.execute(q)
-      )
-    })
+  apply: applyWrites(writes),
+  writes
 }

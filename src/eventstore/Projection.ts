@@ -3,9 +3,16 @@
  * applies a batch of them inside the caller's transaction: the append transaction
  * for inline projections, the checkpoint transaction for async ones.
  */
-import type { Effect } from "effect"
-import type { Database, SqlError } from "../db/Database.ts"
+import { Effect } from "effect"
+import { type RawBuilder, sql } from "kysely"
+import { Database, type SqlError } from "../db/Database.ts"
 import type { RecordedEvent } from "./EventStore.ts"
+
+/**
+ * What a batch writes, as steps run in order; the statements of one step write distinct rows
+ * and none reads what another writes, so they may go as one statement (data-modifying CTEs).
+ */
+export type Writes = ReadonlyArray<ReadonlyArray<RawBuilder<unknown>>>
 
 export interface Projection {
   readonly name: string
@@ -14,4 +21,29 @@ export interface Projection {
   readonly tables: ReadonlyArray<string>
   /** Applies `events` (only handled types, in global order). Must be deterministic: replays run it again. */
   apply(events: ReadonlyArray<RecordedEvent>): Effect.Effect<void, SqlError, Database>
+  /**
+   * The same writes as statements, unsent: the event store sends the steps of every inline
+   * projection an append touches together, one round trip per step rather than per statement
+   * (projections write tables of their own, so their statements never meet).
+   */
+  readonly writes?: (events: ReadonlyArray<RecordedEvent>) => Writes
 }
+
+/** Statements as one: each a data-modifying CTE, all run to completion whatever the main query reads. */
+export const asOneStatement = (statements: ReadonlyArray<RawBuilder<unknown>>): RawBuilder<unknown> =>
+  statements.length === 1
+    ? statements[0]!
+    : sql`with ${sql.join(statements.map((s, i) => sql`${sql.raw(`w${i}`)} as (${s})`))} select 1`
+
+/** Runs steps in order, each as one statement. */
+export const runWrites = (steps: Writes): Effect.Effect<void, SqlError, Database> =>
+  Effect.gen(function*() {
+    const db = yield* Database
+    for (const step of steps) {
+      if (step.length > 0) yield* db.query((q) => asOneStatement(step).execute(q))
+    }
+  })
+
+/** `apply` for a projection that states its writes. */
+export const applyWrites = (writes: (events: ReadonlyArray<RecordedEvent>) => Writes) =>
+(events: ReadonlyArray<RecordedEvent>) => Effect.suspend(() => runWrites(writes(events)))

@@ -9,7 +9,7 @@ import { sql } from "kysely"
 import { CreditsGranted, eventCodec, makeEventCodec } from "../../events/index.ts"
 import { Database } from "../../src/db/Database.ts"
 import { EventStore, IdempotencyConflict, makeEventStore, WrongExpectedVersion } from "../../src/eventstore/EventStore.ts"
-import type { Projection } from "../../src/eventstore/Projection.ts"
+import { applyWrites, type Projection, type Writes } from "../../src/eventstore/Projection.ts"
 import { domainEvent } from "../support/arbitraries.ts"
 import { TestDatabase } from "../support/db.ts"
 import { eventually } from "../support/eventually.ts"
@@ -253,6 +253,72 @@ layer(EventStore.layer().pipe(Layer.provideMerge(TestDatabase())), { excludeTest
         expect(Exit.isFailure(exit)).toBe(true)
         expect(yield* total()).toBe(5)
         expect(yield* store.streamVersion(s)).toBe(2)
+      }))
+
+    // Projections that state their writes: step k of each goes as one statement, in step order.
+    const amountsOf = (events: ReadonlyArray<{ readonly streamId: string; readonly event: unknown }>) =>
+      events.map((e) => ({ stream_id: e.streamId, amount: (e.event as CreditsGranted).amount }))
+    const rowsThenCount = (events: Parameters<NonNullable<Projection["writes"]>>[0]): Writes => {
+      const rows = JSON.stringify(amountsOf(events))
+      return [
+        [sql`insert into test_steps_grants (stream_id, amount)
+            select stream_id, amount from jsonb_to_recordset(${rows}::text::jsonb) as r(stream_id text, amount int)`],
+        // Sees the rows step 1 inserted: it runs as a statement after it.
+        [sql`insert into test_steps_counts (stream_id, n)
+            select stream_id, count(*) from test_steps_grants where stream_id in
+              (select stream_id from jsonb_to_recordset(${rows}::text::jsonb) as r(stream_id text)) group by stream_id
+            on conflict (stream_id) do update set n = excluded.n`]
+      ]
+    }
+    const sums = (events: Parameters<NonNullable<Projection["writes"]>>[0]): Writes => [[
+      sql`insert into test_steps_sums (stream_id, total)
+          select stream_id, sum(amount) from jsonb_to_recordset(${JSON.stringify(amountsOf(events))}::text::jsonb)
+            as r(stream_id text, amount int) group by stream_id
+          on conflict (stream_id) do update set total = test_steps_sums.total + excluded.total`
+    ]]
+    const stated: ReadonlyArray<Projection> = [
+      { name: "test-steps-a", tables: ["test_steps_grants", "test_steps_counts"], handles: ["CreditsGranted"], apply: applyWrites(rowsThenCount), writes: rowsThenCount },
+      { name: "test-steps-b", tables: ["test_steps_sums"], handles: ["CreditsGranted"], apply: applyWrites(sums), writes: sums }
+    ]
+
+    it.effect("stated writes: one statement per step for all of them, the same rows as applying each, rolled back together", () =>
+      Effect.gen(function*() {
+        const db = yield* Database
+        yield* db.query((q) =>
+          sql`create table if not exists test_steps_grants (stream_id text not null, amount int not null check (amount >= 0))`.execute(q)
+        )
+        yield* db.query((q) => sql`create table if not exists test_steps_counts (stream_id text primary key, n int not null)`.execute(q))
+        yield* db.query((q) => sql`create table if not exists test_steps_sums (stream_id text primary key, total int not null)`.execute(q))
+        let statements = 0
+        const counting: Database["Service"] = { ...db, query: (f) => Effect.suspend(() => (statements++, db.query(f))) }
+        const store = makeEventStore(counting, { inline: [...stated, projection] })
+        const state = (s: string) =>
+          db.query((q) =>
+            sql<{ n: number | null; total: number | null }>`select
+              (select n from test_steps_counts where stream_id = ${s}) as n,
+              (select total from test_steps_sums where stream_id = ${s}) as total`.execute(q)
+          ).pipe(Effect.map(({ rows }) => ({ n: rows[0]!.n, total: rows[0]!.total })))
+
+        const s = stream("steps")
+        yield* store.append(s, [grant(2), grant(3)], { expectedVersion: "no-stream" })
+        // The append, step 1 of both, step 2 of the first, then the apply-only projection's two inserts.
+        expect(statements).toBe(1 + 2 + 2)
+        expect(yield* state(s)).toEqual({ n: 2, total: 5 })
+        yield* store.append(s, [grant(4)], { expectedVersion: 2 })
+        expect(yield* state(s)).toEqual({ n: 3, total: 9 })
+
+        // Step 1 of the first fails (the check): nothing of the append or of any projection stays.
+        const exit = yield* Effect.exit(db.transaction(store.append(s, [grant(5), grant(-1)], { expectedVersion: 3 })))
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(yield* state(s)).toEqual({ n: 3, total: 9 })
+        expect(yield* store.streamVersion(s)).toBe(3)
+
+        // The same events through each projection's own apply give the same rows.
+        const other = stream("steps-apply")
+        const plain = makeEventStore(db, { inline: stated.map(({ writes: _, ...rest }) => rest) })
+        yield* plain.append(other, [grant(2), grant(3)], { expectedVersion: "no-stream" })
+        yield* plain.append(other, [grant(4)], { expectedVersion: 2 })
+        expect(yield* state(other)).toEqual({ n: 3, total: 9 })
       }))
   })
 })
