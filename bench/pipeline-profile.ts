@@ -7,6 +7,13 @@
  * DATABASE_POOL_MAX, default 10), else PGlite. `BENCH_ENGINE=1` runs the concurrent imports
  * through the local engine (LOCAL_ENGINE_CONCURRENCY = BENCH_CONCURRENT) instead of calling
  * the orchestrator directly. Figures are printed (stderr), nothing is written.
+ *
+ * To look inside the database: `BENCH_DB_SET="a = 1;b = 2"` sets parameters on the scratch
+ * database before it is used (e.g. `session_preload_libraries = 'auto_explain'` with
+ * `auto_explain.log_min_duration = 0`, `auto_explain.log_analyze = on` and
+ * `auto_explain.log_nested_statements = on`: every statement's plan and buffers in the server's
+ * log), and `BENCH_SETUP_SQL="…;…"` runs statements once it is migrated (to try a schema change
+ * before writing its migration). `perf record -g -p <its backends' pids>` works beside it.
  */
 import { ConfigProvider, Context, Effect, Layer } from "effect"
 import { sql } from "kysely"
@@ -233,6 +240,10 @@ const report = (label: string, leadsPerSecond: number, imports: number) => {
 const measureOn = (backend: string, database: Layer.Layer<Database, unknown>) =>
   Effect.gen(function*() {
     console.error(`== ${backend} (pool ${POOL}) ==`)
+    if (process.env.BENCH_SETUP_SQL) {
+      const db = yield* Database
+      for (const statement of process.env.BENCH_SETUP_SQL.split(";")) yield* db.query((q) => sql.raw(statement).execute(q))
+    }
     yield* direct(1) // warm-up
     detail.clear()
     report("1 import", yield* direct(1), 1)
@@ -266,6 +277,7 @@ const scratchPostgres = (url: string) =>
         await a.end()
       })
     yield* Effect.acquireRelease(run(`create database ${name}`), () => run(`drop database if exists ${name} with (force)`))
+    for (const setting of process.env.BENCH_DB_SET?.split(";") ?? []) yield* run(`alter database ${name} set ${setting}`)
     return Database.layerPostgres(target.toString(), { max: POOL })
   }))
 

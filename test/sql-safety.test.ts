@@ -32,6 +32,11 @@ const REVIEWED: ReadonlyArray<{ readonly file: string; readonly code: string; re
     why: "the same constant records"
   },
   {
+    file: "src/eventstore/Projection.ts",
+    code: ": sql`with ${sql.join(statements.map((s, i) => sql`${sql.raw(`w${i}`)} as (${s})`))} select 1`",
+    why: "CTE names w0, w1, … from a counter"
+  },
+  {
     file: "src/eventstore/generations.ts",
     code: "yield* db.query((q) => sql`drop schema if exists ${sql.id(schema)} cascade`.execute(q))",
     why: "the rebuild's schema, projection_<name>_v<n>, from a projection's constant name, quoted as an identifier"
