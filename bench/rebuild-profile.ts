@@ -59,6 +59,15 @@ try {
   console.log(`RSS before: ${fmt(rssMb())} MB`)
   for (const projection of inlineProjections.filter((p) => wanted.length === 0 || wanted.includes(p.name))) {
     const sampler = rssSampler()
+    // What the RSS is made of at its peak (V8 heap, buffers outside it).
+    let made = ""
+    let top = 0
+    const watch = setInterval(() => {
+      const m = process.memoryUsage()
+      if (m.rss <= top) return
+      top = m.rss
+      made = `heap ${fmt(m.heapUsed / 2 ** 20)} of ${fmt(m.heapTotal / 2 ** 20)} MB, external ${fmt(m.external / 2 ** 20)} MB, array buffers ${fmt(m.arrayBuffers / 2 ** 20)} MB`
+    }, 100)
     const db0 = await backendsCpu()
     const cpu0 = process.cpuUsage()
     const started = performance.now()
@@ -66,8 +75,9 @@ try {
     const took = seconds(started)
     const cpu = process.cpuUsage(cpu0)
     const db1 = await backendsCpu()
+    clearInterval(watch)
     console.log(`${projection.name}: ${fmt(events)} events in ${fmt(took, 2)} s = ${fmt(events / took)} events/s; ` +
-      `service CPU ${fmt((cpu.user + cpu.system) / 1e6, 2)} s, database backends CPU ${fmt(cpuSince(db0, db1), 2)} s; peak RSS ${fmt(sampler.stop())} MB`)
+      `service CPU ${fmt((cpu.user + cpu.system) / 1e6, 2)} s, database backends CPU ${fmt(cpuSince(db0, db1), 2)} s; peak RSS ${fmt(sampler.stop())} MB (${made})`)
   }
 } finally {
   await runtime.dispose()
