@@ -82,13 +82,6 @@ export interface StoredEvent {
 export interface EventCodec {
   encode(event: DomainEvent): StoredEvent
   decode(stored: StoredEvent): Result.Result<DomainEvent, string>
-  /**
-   * The event's fields as `decode` would give them (upcast to the current version, `_tag` set),
-   * without checking them against the schema or making the class: for replaying a log this codec
-   * wrote (every event was checked on the way in; no field of an event is transformed by its
-   * schema), where checking a million stored events costs more than the replay.
-   */
-  decodeFields(stored: StoredEvent): Result.Result<DomainEvent, string>
 }
 
 const encodeUnion = Schema.encodeSync(DomainEvent)
@@ -99,26 +92,23 @@ export const makeEventCodec = (
 ): EventCodec => {
   const versions: Record<string, number> = options.versions ?? schemaVersions
   const chains = options.upcasters ?? upcasters
-  const upcast = ({ type, schemaVersion, data }: StoredEvent): Result.Result<Record<string, unknown>, string> => {
-    const current = versions[type]
-    if (current === undefined) return Result.fail(`unknown event type ${type}`)
-    if (schemaVersion > current) return Result.fail(`${type} v${schemaVersion} is newer than this code (v${current})`)
-    let fields = data
-    for (let v = schemaVersion; v < current; v++) {
-      const step = chains[type]?.[v]
-      if (step === undefined) return Result.fail(`no upcaster for ${type} v${v} -> v${v + 1}`)
-      fields = step(fields)
-    }
-    return Result.succeed({ ...fields, _tag: type })
-  }
   return {
     encode: (event) => {
       const { _tag, ...data } = encodeUnion(event) as { _tag: string } & Record<string, unknown>
       return { type: _tag, schemaVersion: versions[_tag] ?? 1, data }
     },
-    decode: (stored) =>
-      Result.flatMap(upcast(stored), (fields) => Result.mapError(decodeUnion(fields), (issue) => `${stored.type}: ${issue.message}`)),
-    decodeFields: (stored) => Result.map(upcast(stored), (fields) => fields as unknown as DomainEvent)
+    decode: ({ type, schemaVersion, data }) => {
+      const current = versions[type]
+      if (current === undefined) return Result.fail(`unknown event type ${type}`)
+      if (schemaVersion > current) return Result.fail(`${type} v${schemaVersion} is newer than this code (v${current})`)
+      let upcast = data
+      for (let v = schemaVersion; v < current; v++) {
+        const step = chains[type]?.[v]
+        if (step === undefined) return Result.fail(`no upcaster for ${type} v${v} -> v${v + 1}`)
+        upcast = step(upcast)
+      }
+      return Result.mapError(decodeUnion({ ...upcast, _tag: type }), (issue) => `${type}: ${issue.message}`)
+    }
   }
 }
 

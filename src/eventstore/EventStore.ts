@@ -94,11 +94,6 @@ export interface ReadBetweenOptions {
    * log of large events stay small in memory however many events `limit` allows.
    */
   readonly maxBytes?: number
-  /**
-   * `fields`: the events' fields without the schema check (codec.decodeFields), for a replay of
-   * the log, where checking every stored event again costs more than applying it. Default `checked`.
-   */
-  readonly decode?: "checked" | "fields"
 }
 
 /** A snapshot that sees no transaction: `from` for a read of everything. */
@@ -219,8 +214,8 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
   const maxInFlight = options.maxBatchesInFlight ?? 4
   const maxBatch = options.maxBatch ?? 64
 
-  const toRecorded = (row: EventRow, decode: EventCodec["decode"] = codec.decode): RecordedEvent => {
-    const decoded = decode({ type: row.type, schemaVersion: row.schema_version, data: row.data })
+  const toRecorded = (row: EventRow): RecordedEvent => {
+    const decoded = codec.decode({ type: row.type, schemaVersion: row.schema_version, data: row.data })
     if (Result.isFailure(decoded)) {
       throw new Error(`event ${row.event_id} (${row.stream_id}@${row.version}) cannot be decoded: ${decoded.failure}`)
     }
@@ -237,8 +232,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
     }
   }
   // A row that does not decode is a deployment error (unknown type, missing upcaster): a defect.
-  const decodeRows = (rows: ReadonlyArray<EventRow>, decode: EventCodec["decode"] = codec.decode) =>
-    Effect.sync(() => rows.map((row) => toRecorded(row, decode)))
+  const decodeRows = (rows: ReadonlyArray<EventRow>) => Effect.sync(() => rows.map(toRecorded))
 
   /** An append checked and encoded, ready for the statement. */
   interface Prepared {
@@ -692,7 +686,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
         where e.before < ${options.maxBytes ?? Number.MAX_SAFE_INTEGER}::bigint
         order by e.position`.execute(q)
     ).pipe(Effect.flatMap(({ rows }) =>
-      Effect.map(decodeRows(rows, options.decode === "fields" ? codec.decodeFields : codec.decode), (events) => ({
+      Effect.map(decodeRows(rows), (events) => ({
         events,
         complete: rows.length === 0 || (rows.length === Number(rows[0]!.candidates) && rows.length < limit)
       }))

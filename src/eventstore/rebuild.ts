@@ -155,13 +155,7 @@ const step = (projection: Projection, options: RebuildOptions, batchSize: number
     const store = yield* EventStore
     const leaseMs = options.leaseMs ?? defaults.leaseMs
     const readBatch = (read: Read) =>
-      store.readBetween({
-        ...read,
-        types: projection.handles,
-        limit: batchSize,
-        maxBytes: options.maxBatchBytes ?? defaults.maxBatchBytes,
-        decode: "fields"
-      })
+      store.readBetween({ ...read, types: projection.handles, limit: batchSize, maxBytes: options.maxBatchBytes ?? defaults.maxBatchBytes })
     // Joined before the transaction begins: on PGlite the read needs the one connection.
     const early = ahead === undefined ? undefined : { read: ahead.read, batch: yield* Fiber.join(ahead.batch) }
     return yield* db.transaction(Effect.gen(function*(): Effect.gen.Return<Step, SqlError, Database> {
@@ -276,8 +270,7 @@ const switchOver = (projection: Projection, options: RebuildOptions, batchSize: 
           types: projection.handles,
           afterPosition: cursor,
           limit: batchSize,
-          maxBytes: options.maxBatchBytes ?? defaults.maxBatchBytes,
-          decode: "fields"
+          maxBytes: options.maxBatchBytes ?? defaults.maxBatchBytes
         })
         yield* applyTo(projection, batch.events)
         events += batch.events.length

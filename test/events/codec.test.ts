@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import fc from "fast-check"
-import { eventCodec, makeEventCodec, schemaVersions } from "../../events/index.ts"
+import { eventCodec, schemaVersions } from "../../events/index.ts"
 import { domainEvent, domainEvents } from "../support/arbitraries.ts"
 
 describe("event codec", () => {
@@ -19,30 +19,6 @@ describe("event codec", () => {
       }),
       { numRuns: 500 }
     )
-  })
-
-  it("decodeFields (the replay's decode, unchecked) gives every event's fields exactly as decode does", () => {
-    fc.assert(
-      fc.property(domainEvent, (event) => {
-        const stored = JSON.parse(JSON.stringify(eventCodec.encode(event)))
-        const fields = eventCodec.decodeFields(stored)
-        expect(Result.isSuccess(fields) && fields.success).toEqual(event)
-        expect(Result.isSuccess(fields) && fields.success._tag).toBe(event._tag)
-      }),
-      { numRuns: 500 }
-    )
-  })
-
-  it("decodeFields upcasts as decode does and refuses what it cannot read", () => {
-    const codec = makeEventCodec({
-      versions: { ...schemaVersions, CreditsGranted: 2 },
-      upcasters: { CreditsGranted: { 1: (data) => ({ ...data, reason: `${data.reason} (v2)` }) } }
-    })
-    const upcast = codec.decodeFields({ type: "CreditsGranted", schemaVersion: 1, data: { userId: "u", amount: 1, reason: "r" } })
-    expect(Result.isSuccess(upcast) && upcast.success).toEqual({ _tag: "CreditsGranted", userId: "u", amount: 1, reason: "r (v2)" })
-    for (const stored of [{ type: "Nope", schemaVersion: 1, data: {} }, { type: "CreditsGranted", schemaVersion: 3, data: {} }]) {
-      expect(Result.isFailure(codec.decodeFields(stored))).toBe(true)
-    }
   })
 
   it("has a generator for every event type of the union", () => {
