@@ -207,7 +207,7 @@ const step = (projection: Projection, options: RebuildOptions, batchSize: number
 
 /**
  * Builds the new generation's indexes once its rows are loaded (one transaction; the steps
- * after it maintain them): far cheaper than maintaining them row by row during the replay.
+ * after it maintain them), instead of maintaining them row by row through the replay.
  */
 const indexOver = (projection: Projection, options: RebuildOptions) =>
   Effect.gen(function*() {
