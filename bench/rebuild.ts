@@ -1,9 +1,11 @@
 /**
  * Section `rebuild`: the blue/green rebuild of each projection, started as the support API starts
  * one (ProjectionRebuilds.start: in a fiber of the service) and timed from the start to its switch,
- * over a log of 1,000,000 events (--quick: 100,000; PGlite without DATABASE_URL: 20,000 / 5,000),
- * next to the floor in the same run: one plain SELECT streaming the
- * same events (a postgres.js cursor; keyset pages on PGlite). Peak RSS of this process meanwhile.
+ * over a log of 1,000,000 events (--quick: 50,000; PGlite without DATABASE_URL: 20,000 / 5,000),
+ * next to two floors in the same run: one plain SELECT streaming the same events (a postgres.js
+ * cursor; keyset pages on PGlite), and for list-rows and lead-index the rows/s of one set-based
+ * INSERT … SELECT of their rows from the log into equally indexed tables (--quick: a 50,000-row
+ * sample). RSS of this process after a GC before, and its peak by ¼, ½ and all of the events.
  * BENCH_REBUILD_EVENTS sets the log's size.
  *
  * The log is made fast and realistic: a few real imports through the pipeline (every event type at
@@ -12,6 +14,8 @@
  */
 import { Effect } from "effect"
 import { sql } from "kysely"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import postgres from "postgres"
 import { inlineProjections } from "../projections/index.ts"
 import { Database } from "../src/db/Database.ts"
@@ -33,7 +37,7 @@ const cloneStatement = (from: number, to: number) =>
     from bench_template t, generate_series(${from}, ${to}) g order by g, t.position`)
 
 /** A log of at least `target` events: the template imports, then clones of them. */
-const makeLog = (target: number) =>
+export const makeLog = (target: number) =>
   Effect.gen(function*() {
     const db = yield* Database
     yield* runTemplateImports([2500, 1000, 500, 250, 100])
@@ -87,13 +91,14 @@ const streamAll = (databaseUrl: string | undefined) =>
  * Rebuilds `projection` as the support API does (ProjectionRebuilds.start: blue/green, in a fiber
  * of the service) and waits for its switch; the events of its types in the log.
  */
-const rebuild = (projection: Projection) =>
+export const rebuild = (projection: Projection, onProgress: (processed: number) => void = () => {}) =>
   Effect.gen(function*() {
     const rebuilds = yield* ProjectionRebuilds
     const { version } = yield* rebuilds.start(projection.name)
     for (;;) {
       const state = (yield* rebuilds.states).find((s) => s.name === projection.name)!
       if (state.status === "live" && state.version >= version) break
+      onProgress(state.rebuild?.processed ?? 0)
       yield* Effect.sleep(50)
     }
     const db = yield* Database
@@ -103,9 +108,65 @@ const rebuild = (projection: Projection) =>
     return { events: rows[0]!.n }
   })
 
+/** Rows of each of `tables`. */
+const tableRows = (tables: ReadonlyArray<string>) =>
+  Effect.flatMap(Database, (db) =>
+    Effect.forEach(tables, (table) =>
+      db.query((q) => sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(q)).pipe(
+        Effect.map(({ rows }) => rows[0]!.n)
+      ))
+  )
+
+/** Rows of a projection's tables (what its rebuild wrote). */
+const rowsOf = (projection: Projection) => Effect.map(tableRows(projection.tables), (counts) => counts.reduce((a, b) => a + b, 0))
+
+/** list_rows and lead_keys rows of the log's batches, as the projections derive them, at most `limit`. */
+const floorRows = {
+  list_rows: (limit: number) =>
+    sql`insert into bench_floor_list_rows (id, list_id, user_id, import_id, run_id, linkedin_url, sales_nav_url, profile, added_at)
+      select (r->>'rowId')::uuid, (e.data->>'listId')::uuid, (e.data->>'userId')::uuid, (e.data->>'importId')::uuid, e.data->>'runId',
+        r->'lead'->>'linkedinUrl', r->'lead'->>'salesNavUrl',
+        jsonb_strip_nulls(jsonb_build_object('firstName', r->'lead'->'firstName', 'lastName', r->'lead'->'lastName',
+          'fullName', r->'lead'->'fullName', 'headline', r->'lead'->'headline', 'currentRole', r->'lead'->'currentRole',
+          'currentCompany', r->'lead'->'currentCompany', 'location', r->'lead'->'location')), e.recorded_at
+      from events e, jsonb_array_elements(e.data->'rows') r where e.type = 'BatchPersisted' limit ${limit}`,
+  lead_keys: (limit: number) =>
+    sql`insert into bench_floor_lead_keys (user_id, key, list_id, row_id)
+      select (e.data->>'userId')::uuid, k, (e.data->>'listId')::uuid, (r->>'rowId')::uuid
+      from events e, jsonb_array_elements(e.data->'rows') r, jsonb_array_elements_text(r->'keys') k
+      where e.type = 'BatchPersisted' limit ${limit} on conflict do nothing`,
+  import_seen_keys: (limit: number) =>
+    sql`insert into bench_floor_import_seen_keys (import_id, key)
+      select (e.data->>'importId')::uuid, k
+      from events e, jsonb_array_elements(e.data->'decisions') d, jsonb_array_elements_text(d->'keys') k
+      where e.type = 'LeadsDeduped' limit ${limit} on conflict do nothing`
+}
+
+/**
+ * The row-write floor: one set-based INSERT … SELECT of up to `limit` rows of the log into a
+ * copy of the table with the same keys and indexes (in the database alone: no client, no
+ * decode, no steps); rows per second.
+ */
+const writeFloor = (table: keyof typeof floorRows, limit: number) =>
+  Effect.gen(function*() {
+    const db = yield* Database
+    yield* db.query((q) => sql`create table ${sql.table(`bench_floor_${table}`)} (like ${sql.table(table)} including all)`.execute(q))
+    const started = performance.now()
+    const result = yield* db.query((q) => floorRows[table](limit).execute(q))
+    const took = seconds(started)
+    yield* db.query((q) => sql`drop table ${sql.table(`bench_floor_${table}`)}`.execute(q))
+    return Number(result.numAffectedRows ?? 0) / took
+  })
+
+/** A full GC where Node allows it (V8's flag set at run time): the RSS before the rebuilds, without the log's garbage. */
+const collectGarbage = () => {
+  setFlagsFromString("--expose-gc")
+  ;(runInNewContext("gc") as () => void)()
+}
+
 const measure = async (backend: Backend, options: Options, serviceUrl: string | undefined) => {
   const target = Number(process.env.BENCH_REBUILD_EVENTS ?? 0) ||
-    (backend === "PGlite" ? (options.quick ? 5_000 : 20_000) : options.quick ? 100_000 : 1_000_000)
+    (backend === "PGlite" ? (options.quick ? 5_000 : 20_000) : options.quick ? 50_000 : 1_000_000)
   const batchSize = backend === "PGlite" ? 100 : 2000
   const runtime = servicesRuntime(serviceEnv(serviceUrl, { FAKE_PAGE_LATENCY_MS: "0", REBUILD_BATCH_SIZE: String(batchSize) }))
   const rows: Array<Row> = []
@@ -114,40 +175,85 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
     const events = await runtime.runPromise(makeLog(target))
     console.error(`rebuild ${backend}: a log of ${fmt(events)} events made in ${fmt(seconds(made), 1)} s`)
     const floor = await runtime.runPromise(streamAll(serviceUrl))
+    // Quick runs time the row floor on a sample: per-row cost, not the whole log again.
+    const floorLimit = options.quick ? 50_000 : Number.MAX_SAFE_INTEGER
+    const listRowsFloor = await runtime.runPromise(writeFloor("list_rows", floorLimit))
+    const leadKeysFloor = await runtime.runPromise(writeFloor("lead_keys", floorLimit))
+    const seenKeysFloor = await runtime.runPromise(writeFloor("import_seen_keys", floorLimit))
+    console.error(
+      `rebuild ${backend}: row-write floor ${fmt(listRowsFloor)} list_rows/s, ${fmt(leadKeysFloor)} lead_keys/s, ${fmt(seenKeysFloor)} import_seen_keys/s`
+    )
+    collectGarbage()
     const rssBefore = rssMb()
     const sampler = rssSampler()
+    // RSS by ¼, ½ and all of the rebuilds' events: the peak sampled until each is reached.
+    const counts = await runtime.runPromise(Effect.forEach(inlineProjections, (p) =>
+      Effect.flatMap(Database, (db) =>
+        db.query((q) => sql<{ n: number }>`select count(*)::int as n from events where type in (${sql.join(p.handles)})`.execute(q))
+      ).pipe(Effect.map(({ rows }) => rows[0]!.n))
+    ))
+    const total = counts.reduce((a, b) => a + b, 0)
+    const milestones = [0.25, 0.5, 1].map((share) => ({ share, at: share * total, peak: Number.NaN }))
+    const reached = (done: number) => {
+      for (const m of milestones) if (Number.isNaN(m.peak) && done >= m.at) m.peak = Math.max(sampler.peak, rssMb())
+    }
     let all = 0
     let allSeconds = 0
     for (const projection of inlineProjections) {
       const started = performance.now()
-      const result = await runtime.runPromise(rebuild(projection))
+      const result = await runtime.runPromise(rebuild(projection, (processed) => reached(all + processed)))
       const took = seconds(started)
       const rate = result.events / took
       all += result.events
+      reached(all)
       allSeconds += took
+      const written = await runtime.runPromise(rowsOf(projection))
+      // lead-index writes two tables: its floor is the time the floor takes for both tables' rows.
+      const rowFloor = projection.name === "list-rows"
+        ? listRowsFloor
+        : projection.name === "lead-index"
+        ? await runtime.runPromise(Effect.map(tableRows(["lead_keys", "import_seen_keys"]), ([keys, seen]) =>
+          (keys! + seen!) / (keys! / leadKeysFloor + seen! / seenKeysFloor)
+        ))
+        : undefined
+      const rowsPerSecond = written / took
       const row: Row = {
         section: "rebuild",
         backend,
-        measure: `rebuild ${projection.name} (${fmt(result.events)} events of its types, log of ${fmt(events)}, steps of ${fmt(batchSize)})`,
-        value: `${fmt(rate)} events/s (${fmt(took, 1)} s)`,
-        floor: `${fmt(floor)} events/s (one SELECT streaming the log)`,
+        measure: `rebuild ${projection.name} (${fmt(result.events)} events of its types, ${fmt(written / Math.max(1, result.events), 1)} rows an event, log of ${fmt(events)}, steps of ${fmt(batchSize)})`,
+        value: `${fmt(rate)} events/s (${fmt(took, 1)} s; ${fmt(rowsPerSecond)} rows/s)`,
+        floor: `${fmt(floor)} events/s (one SELECT streaming the log)` +
+          (rowFloor === undefined ? "" : `; ${fmt(rowFloor)} rows/s (INSERT … SELECT of its rows: ${pct(rowsPerSecond, rowFloor)} of it)`),
         ratio: pct(rate, floor),
         target: backend === "PostgreSQL" ? "≥ 100,000 events/s, ≥ 30 %" : "",
-        data: { projection: projection.name, events: result.events, seconds: took, eventsPerSecond: rate, floorEventsPerSecond: floor, log: events }
+        data: {
+          projection: projection.name,
+          events: result.events,
+          rows: written,
+          seconds: took,
+          eventsPerSecond: rate,
+          rowsPerSecond,
+          floorEventsPerSecond: floor,
+          floorRowsPerSecond: rowFloor ?? null,
+          log: events
+        }
       }
       console.error(`rebuild ${backend} ${projection.name}: ${row.value} | ${row.floor} | ${row.ratio}`)
       rows.push(row)
     }
     const peak = sampler.stop()
+    const [quarter, half, whole] = milestones.map((m) => m.peak)
     rows.push({
       section: "rebuild",
       backend,
-      measure: `all five, one after the other; RSS of the process`,
-      value: `${fmt(all / allSeconds)} events/s (${fmt(allSeconds, 1)} s); RSS ${fmt(rssBefore)} MB before, peak ${fmt(peak)} MB`,
+      measure: `all five, one after the other; RSS of the process (after a GC before; peak by ¼, ½, all of their events)`,
+      value: `${fmt(all / allSeconds)} events/s (${fmt(allSeconds, 1)} s); RSS ${fmt(rssBefore)} MB before, ${fmt(quarter!)} / ${fmt(half!)} / ${
+        fmt(whole!)
+      } MB by ¼ / ½ / all`,
       floor: `${fmt(floor)} events/s`,
       ratio: pct(all / allSeconds, floor),
-      target: backend === "PostgreSQL" ? "peak RSS < 300 MB" : "",
-      data: { events: all, seconds: allSeconds, rssBeforeMb: rssBefore, peakRssMb: peak }
+      target: backend === "PostgreSQL" ? "peak RSS < 300 MB, flat" : "",
+      data: { events: all, seconds: allSeconds, rssBeforeMb: rssBefore, rssQuarterMb: quarter, rssHalfMb: half, peakRssMb: peak }
     })
   } finally {
     await runtime.dispose()

@@ -39,8 +39,37 @@ export const liveTables = (db: Database["Service"], tables: ReadonlyArray<string
   Effect.forEach(tables, (table) => Effect.map(liveSchemaOf(db, table), (schema) => [table, schema] as const))
 
 /**
+ * The indexes of live table `table` that are no key (a key is a constraint, copied with the
+ * table), unique ones only if `uniqueOnly`: their definitions retargeted at the generation in
+ * `schema`, and their names.
+ */
+const plainIndexes = (db: Database["Service"], schema: string, table: string, live: string, uniqueOnly: boolean) =>
+  Effect.gen(function*() {
+    const { rows } = yield* db.query((q) =>
+      sql<{ name: string; definition: string; qualified: string; target: string }>`
+        select x.relname as name, pg_get_indexdef(i.indexrelid) as definition,
+               quote_ident(${live}) || '.' || quote_ident(${table}) as qualified,
+               quote_ident(${schema}) || '.' || quote_ident(${table}) as target
+        from pg_index i join pg_class x on x.oid = i.indexrelid
+        where i.indrelid = to_regclass(quote_ident(${live}) || '.' || quote_ident(${table}))
+          and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid and c.conrelid = i.indrelid)
+          and (i.indisunique or not ${uniqueOnly})
+        order by i.indexrelid`.execute(q)
+    )
+    return yield* Effect.forEach(rows, ({ name, definition, qualified, target }) => {
+      const moved = retargetIndex(definition, qualified, target)
+      return moved === undefined
+        ? Effect.die(new Error(`cannot copy index of ${qualified}: ${definition}`))
+        : Effect.succeed({ name, moved })
+    })
+  })
+
+/**
  * Creates empty copies of the live tables in `schema` (dropped first if a crash left it):
- * columns, defaults, identity, checks, and every index and key under its own name.
+ * columns, defaults, identity, checks, and every key (primary, unique, exclusion) under its
+ * own name, and every unique index — what ON CONFLICT and the updates of a replay need. The
+ * other indexes come later, built once over the loaded rows by {@link indexGeneration}:
+ * maintaining them row by row costs a bulk load about a fifth of its time.
  */
 export const createGeneration = (db: Database["Service"], schema: string, tables: ReadonlyArray<string>) =>
   Effect.gen(function*() {
@@ -51,25 +80,40 @@ export const createGeneration = (db: Database["Service"], schema: string, tables
         sql`create table ${sql.id(schema, table)} (like ${sql.id(live, table)} including all excluding indexes)`.execute(q)
       )
       const { rows } = yield* db.query((q) =>
-        sql<{ constraint: string | null; definition: string; qualified: string; target: string }>`
-          select c.conname as constraint,
-                 coalesce(pg_get_constraintdef(c.oid), pg_get_indexdef(i.indexrelid)) as definition,
-                 quote_ident(${live}) || '.' || quote_ident(${table}) as qualified,
-                 quote_ident(${schema}) || '.' || quote_ident(${table}) as target
-          from pg_index i left join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
+        sql<{ constraint: string; definition: string }>`
+          select c.conname as constraint, pg_get_constraintdef(c.oid) as definition
+          from pg_index i join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
           where i.indrelid = to_regclass(quote_ident(${live}) || '.' || quote_ident(${table}))
           order by i.indexrelid`.execute(q)
       )
-      for (const { constraint, definition, qualified, target } of rows) {
-        if (constraint !== null) {
-          // A key (primary, unique, exclusion): the constraint, which brings its index, by name.
-          yield* db.query((q) =>
-            sql`alter table ${sql.id(schema, table)} add constraint ${sql.id(constraint)} ${sql.raw(definition)}`.execute(q)
-          )
-          continue
-        }
-        const moved = retargetIndex(definition, qualified, target)
-        if (moved === undefined) return yield* Effect.die(new Error(`cannot copy index of ${qualified}: ${definition}`))
+      for (const { constraint, definition } of rows) {
+        // A key: the constraint, which brings its index, by name.
+        yield* db.query((q) =>
+          sql`alter table ${sql.id(schema, table)} add constraint ${sql.id(constraint)} ${sql.raw(definition)}`.execute(q)
+        )
+      }
+    }
+    yield* indexGeneration(db, schema, tables, { uniqueOnly: true })
+  })
+
+/**
+ * Builds the indexes of the live tables that the generation in `schema` lacks (none once
+ * built: safe to call again, after a crash or before the switch).
+ */
+export const indexGeneration = (
+  db: Database["Service"],
+  schema: string,
+  tables: ReadonlyArray<string>,
+  options: { readonly uniqueOnly?: boolean } = {}
+) =>
+  Effect.gen(function*() {
+    for (const [table, live] of yield* liveTables(db, tables)) {
+      for (const { name, moved } of yield* plainIndexes(db, schema, table, live, options.uniqueOnly ?? false)) {
+        const { rows } = yield* db.query((q) =>
+          sql<{ present: boolean }>`select to_regclass(quote_ident(${schema}) || '.' || quote_ident(${name})) is not null as present`
+            .execute(q)
+        )
+        if (rows[0]!.present) continue
         yield* db.query((q) => sql.raw(moved).execute(q))
       }
     }

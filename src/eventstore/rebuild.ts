@@ -18,7 +18,16 @@ import { sql } from "kysely"
 import { migrations } from "../../migrations/index.ts"
 import { Database, type SqlError } from "../db/Database.ts"
 import { EMPTY_SNAPSHOT, EventStore, type RecordedEvent } from "./EventStore.ts"
-import { createGeneration, generationReady, generationSchema, liveTables, lockLive, switchTo, writeInto } from "./generations.ts"
+import {
+  createGeneration,
+  generationReady,
+  generationSchema,
+  indexGeneration,
+  liveTables,
+  lockLive,
+  switchTo,
+  writeInto
+} from "./generations.ts"
 import type { Projection } from "./Projection.ts"
 
 export class RebuildRunning extends Schema.TaggedError<RebuildRunning>()("RebuildRunning", {
@@ -196,6 +205,31 @@ const step = (projection: Projection, options: RebuildOptions, batchSize: number
     }))
   })
 
+/**
+ * Builds the new generation's indexes once its rows are loaded (one transaction; the steps
+ * after it maintain them), instead of maintaining them row by row through the replay.
+ */
+const indexOver = (projection: Projection, options: RebuildOptions) =>
+  Effect.gen(function*() {
+    const db = yield* Database
+    const leaseMs = options.leaseMs ?? defaults.leaseMs
+    return yield* db.transaction(Effect.gen(function*(): Effect.gen.Return<"Indexed" | "Finished" | "Elsewhere", SqlError, Database> {
+      const state = yield* lockState(db, projection.name)
+      if (state.building === null) return "Finished"
+      if (!mayRun(state, options.owner)) return "Elsewhere"
+      const schema = generationSchema(projection.name, state.building)
+      // A generation being started over is indexed at its next switch attempt.
+      if (state.migration !== LATEST_MIGRATION || !(yield* generationReady(db, schema, projection.tables))) return "Indexed"
+      yield* indexGeneration(db, schema, projection.tables)
+      yield* db.query((q) =>
+        sql`update projection_versions set lease_owner = ${options.owner},
+            lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
+          where name = ${projection.name}`.execute(q)
+      )
+      return "Indexed"
+    }))
+  })
+
 type Switch =
   | { readonly _tag: "Switched"; readonly events: number }
   | { readonly _tag: "NotCaughtUp" }
@@ -220,6 +254,8 @@ const switchOver = (projection: Projection, options: RebuildOptions, batchSize: 
       if (state.target_snapshot !== null || state.migration !== LATEST_MIGRATION || !(yield* generationReady(db, schema, projection.tables))) {
         return { _tag: "NotCaughtUp" }
       }
+      // Built by indexOver already; after a crash or a start over, here (before the live tables are held).
+      yield* indexGeneration(db, schema, projection.tables)
       const live = yield* liveTables(db, projection.tables)
       yield* lockLive(db, live, options.lockTimeoutMs ?? defaults.lockTimeoutMs)
       yield* writeInto(db, schema)
@@ -269,6 +305,7 @@ export const runRebuild = (projection: Projection, options: RebuildOptions) =>
     let steps = 0
     let limit = Math.min(batchSize, 1000)
     let busy = 0
+    let indexed = false
     let ahead: ReadAhead | undefined
     while (true) {
       const started = Date.now()
@@ -285,6 +322,16 @@ export const runRebuild = (projection: Projection, options: RebuildOptions) =>
       }
       if (maxRate > 0) yield* Effect.sleep(Math.max(0, (outcome.events * 1000) / maxRate - (Date.now() - started)))
       if (!outcome.deltaDone) continue
+      if (!indexed) {
+        // The replay is done: its indexes now, then catch up with what came meanwhile.
+        const indexing = yield* indexOver(projection, options)
+        if (indexing === "Finished") return "finished-elsewhere" satisfies RebuildEnd
+        if (indexing === "Elsewhere") return "running-elsewhere" satisfies RebuildEnd
+        indexed = true
+        ahead = undefined
+        steps = 0
+        continue
+      }
       const small = steps === 1
       steps = 0
       if (!small) continue

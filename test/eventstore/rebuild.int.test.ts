@@ -10,6 +10,7 @@ import { Effect } from "effect"
 import { sql } from "kysely"
 import { inlineProjections } from "../../projections/index.ts"
 import { Database } from "../../src/db/Database.ts"
+import { generationSchema, indexGeneration } from "../../src/eventstore/generations.ts"
 import { beginRebuild, rebuildProjections, runRebuild } from "../../src/eventstore/rebuild.ts"
 import { makeUser } from "../support/fixtures.ts"
 import { awaitImport, startImport } from "../support/imports.ts"
@@ -105,5 +106,26 @@ layer(TestApp(), { excludeTestServices: true })("rebuilding projections", (it) =
       expect(yield* runRebuild(listRows, { owner: "test", batchSize: 50 }).pipe(Effect.orDie)).toBe("switched")
       expect(yield* dumpProjections).toEqual(grown)
       expect((yield* versions)["list-rows"]).toEqual([6, null])
+    }))
+
+  it.effect("loads a generation with its keys only and builds its other indexes once, before the switch", () =>
+    Effect.gen(function*() {
+      const db = yield* Database
+      const listRows = inlineProjections.find((p) => p.name === "list-rows")!
+      const live = yield* indexes
+      const { version } = yield* beginRebuild(listRows, { owner: "test-indexes" }).pipe(Effect.orDie)
+      const schema = generationSchema(listRows.name, version)
+      const ofGeneration = db.query((q) =>
+        sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = ${schema} order by indexname`.execute(q)
+      ).pipe(Effect.map(({ rows }) => rows.map((r) => r.name)), Effect.orDie)
+      expect(yield* ofGeneration).toEqual(["list_rows_pkey"])
+      // Built once; called again (a resumed rebuild, the switch) it builds nothing twice.
+      yield* indexGeneration(db, schema, listRows.tables).pipe(Effect.orDie)
+      yield* indexGeneration(db, schema, listRows.tables).pipe(Effect.orDie)
+      expect(yield* ofGeneration).toEqual(["list_rows_by_list", "list_rows_pkey"])
+      const before = yield* dumpProjections
+      expect(yield* runRebuild(listRows, { owner: "test-indexes", batchSize: 20 }).pipe(Effect.orDie)).toBe("switched")
+      expect(yield* dumpProjections).toEqual(before)
+      expect(yield* indexes).toEqual(live)
     }))
 })
