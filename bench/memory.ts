@@ -2,7 +2,9 @@
  * Section `memory`: the service as a process of its own (`node src/main.ts`, as `npm start` runs it).
  * The process gets the Node options `npm start` gives it (package.json), so it is measured as deployed.
  * - idle RSS: started, answering on its port, then left alone 5 s; VmRSS from /proc. On PostgreSQL
- *   (a scratch database) and on PGlite (PGLITE_DATA_DIR=memory).
+ *   (a scratch database) and on PGlite with its data on disk as by default (a temporary
+ *   PGLITE_DATA_DIR): its first start, which creates the database (initdb runs in the process),
+ *   then a restart over the same directory, as a service runs most of its life.
  * - peak RSS during 20 concurrent imports of 2,500 leads (--quick: 500; PGlite: 250 / 500),
  *   started through the HTTP API by 20 users made with the admin API (fake source without
  *   latency, LOCAL_ENGINE_CONCURRENCY 20), sampled every 100 ms and reported at ¼, ½ and all of
@@ -12,7 +14,9 @@
  */
 import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { api, exited, freePort, startService, waitFor } from "../test/support/service-process.ts"
 import { type Backend, fmt, type Options, type Row, rssMb, rssSampler, sleep, withScratch } from "./lib.ts"
 
@@ -32,7 +36,10 @@ const stop = async (child: ChildProcess) => {
   if (child.exitCode === null) child.kill("SIGKILL")
 }
 
-const measure = async (backend: Backend, options: Options, databaseUrl: string | undefined, idleOnly = false): Promise<Array<Row>> => {
+/** How the service starts: PostgreSQL at this URL, or PGlite over this data directory (first start or restart). */
+type Start = { readonly databaseUrl: string } | { readonly dataDir: string; readonly first: boolean }
+
+const measure = async (backend: Backend, options: Options, start: Start, idleOnly = false): Promise<Array<Row>> => {
   const leads = backend === "PGlite" ? (options.quick ? 250 : 500) : options.quick ? 500 : 2500
   const port = await freePort()
   const output: Array<string> = []
@@ -44,18 +51,19 @@ const measure = async (backend: Backend, options: Options, databaseUrl: string |
     LOCAL_ENGINE_CONCURRENCY: String(IMPORTS),
     FAKE_PAGE_LATENCY_MS: "0",
     IMPORT_RATE_PER_MINUTE: "0",
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: "", PGLITE_DATA_DIR: "memory" })
+    ...("databaseUrl" in start ? { DATABASE_URL: start.databaseUrl } : { DATABASE_URL: "", PGLITE_DATA_DIR: start.dataDir })
   }, output, startOptions())
   const call = api(port)
   try {
     await waitFor("the service's port", async () => ((await call("GET", "/api/credits")).status === 401 ? true : undefined), 120_000)
     await sleep(5000)
     const idle = rssMb(child.pid!)
-    console.error(`memory ${backend}: idle RSS ${fmt(idle)} MB`)
+    const when = "dataDir" in start ? (start.first ? ", first start: creates its database" : ", restarted over its data") : ""
+    console.error(`memory ${backend}: idle RSS${when} ${fmt(idle)} MB`)
     const idleRow: Row = {
       section: "memory",
       backend,
-      measure: "idle RSS of the service (as npm start runs it, 5 s after its port answers)",
+      measure: `idle RSS of the service (as npm start runs it, 5 s after its port answers${when})`,
       value: `${fmt(idle)} MB`,
       target: backend === "PostgreSQL" ? "< 150 MB" : "< 300 MB",
       data: { idleMb: idle }
@@ -119,8 +127,16 @@ const measure = async (backend: Backend, options: Options, databaseUrl: string |
 
 export const runMemory = async (options: Options): Promise<Array<Row>> => {
   const rows: Array<Row> = []
-  if (options.databaseUrl) rows.push(...await withScratch(options.databaseUrl, "memory", (url) => measure("PostgreSQL", options, url)))
-  // --quick with PostgreSQL: PGlite's idle figure only (its imports are the slow part).
-  rows.push(...await measure("PGlite", options, undefined, options.quick && options.databaseUrl !== undefined))
+  if (options.databaseUrl) {
+    rows.push(...await withScratch(options.databaseUrl, "memory", (databaseUrl) => measure("PostgreSQL", options, { databaseUrl })))
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), "sni-bench-pglite-"))
+  try {
+    rows.push(...await measure("PGlite", options, { dataDir, first: true }, true))
+    // --quick with PostgreSQL: PGlite's idle figures only (its imports are the slow part).
+    rows.push(...await measure("PGlite", options, { dataDir, first: false }, options.quick && options.databaseUrl !== undefined))
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
   return rows
 }

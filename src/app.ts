@@ -21,7 +21,7 @@ import { LocalTaskQueue } from "./imports/LocalTaskQueue.ts"
 import { Reconciler } from "./imports/Reconciler.ts"
 import { TaskQueue } from "./imports/TaskQueue.ts"
 import { Lists } from "./lists/Lists.ts"
-import { McpLive } from "./mcp/server.ts"
+import { lazyRoutes } from "./http/lazyRoutes.ts"
 import type { ImportStages } from "./pipeline/ImportStages.ts"
 import { StagesLive } from "./pipeline/layers.ts"
 import { LocalEngine, LocalRunSignal } from "./pipeline/LocalEngine.ts"
@@ -73,9 +73,15 @@ const HealOutbox = Layer.effectDiscard(Effect.gen(function*() {
   if (dispatched > 0) yield* Effect.logInfo(`outbox: dispatched ${dispatched} import(s) left over from the last run`)
 }))
 
+/** The MCP endpoint, loaded on its first request (src/http/lazyRoutes.ts). */
+const McpRoutes = lazyRoutes(
+  [{ method: "*", path: "/mcp" }],
+  async () => (await import("./mcp/server.ts")).McpLive
+)
+
 /** The HTTP server on `port` (0 = any free port), the engine, the reconciler, and the start-up healing. */
 export const ServerLive = (port: number, options: { readonly logRequests?: boolean } = {}) =>
-  HttpRouter.serve(Layer.merge(HttpApp, McpLive), { disableLogger: options.logRequests === false, disableListenLog: options.logRequests === false }).pipe(
+  HttpRouter.serve(Layer.merge(HttpApp, McpRoutes), { disableLogger: options.logRequests === false, disableListenLog: options.logRequests === false }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" })),
     Layer.provide(HealOutbox),
     Layer.provideMerge(Reconciler.layer),

@@ -4,11 +4,12 @@
  * document at /openapi.json, the docs UI at /docs and the web console at /console.
  */
 import { Layer } from "effect"
-import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { HttpApiBuilder } from "effect/http-api"
 import { ConsoleRoutes } from "../console/routes.ts"
 import { Api } from "./Api.ts"
 import { AdminAuthorizationLive, AuthorizationLive, SupportAuthorizationLive } from "./authorization.ts"
 import { ErrorEdges } from "./errorEdges.ts"
+import { lazyRoutes } from "./lazyRoutes.ts"
 import { AdminHandlers } from "./handlers/admin.ts"
 import { ImportsHandlers } from "./handlers/imports.ts"
 import { ListsHandlers } from "./handlers/lists.ts"
@@ -21,7 +22,10 @@ export { sameSecret } from "./authorization.ts"
 export const HttpApp = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }),
   // The docs UI: the bearer scheme selected for "Test Request", no fonts from a CDN.
-  HttpApiScalar.layer(Api, { path: "/docs", scalar: { authentication: { preferredSecurityScheme: "bearer" }, withDefaultFonts: false } }),
+  lazyRoutes([{ method: "GET", path: "/docs" }], async () => {
+    const { HttpApiScalar } = await import("effect/http-api")
+    return HttpApiScalar.layer(Api, { path: "/docs", scalar: { authentication: { preferredSecurityScheme: "bearer" }, withDefaultFonts: false } })
+  }),
   ConsoleRoutes,
   ErrorEdges
 ).pipe(
