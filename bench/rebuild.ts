@@ -1,7 +1,7 @@
 /**
  * Section `rebuild`: the blue/green rebuild of each projection, started as the support API starts
  * one (ProjectionRebuilds.start: in a fiber of the service) and timed from the start to its switch,
- * over a log of 1,000,000 events (--quick: 50,000; PGlite without DATABASE_URL: 20,000 / 5,000),
+ * over a log of 1,000,000 events (--quick: 25,000; PGlite without DATABASE_URL: 20,000 / 5,000),
  * next to two floors in the same run: one plain SELECT streaming the same events (a postgres.js
  * cursor; keyset pages on PGlite), and for list-rows and lead-index the rows/s of one set-based
  * INSERT … SELECT of their rows from the log into equally indexed tables (--quick: a 50,000-row
@@ -166,7 +166,7 @@ const collectGarbage = () => {
 
 const measure = async (backend: Backend, options: Options, serviceUrl: string | undefined) => {
   const target = Number(process.env.BENCH_REBUILD_EVENTS ?? 0) ||
-    (backend === "PGlite" ? (options.quick ? 5_000 : 20_000) : options.quick ? 50_000 : 1_000_000)
+    (backend === "PGlite" ? (options.quick ? 5_000 : 20_000) : options.quick ? 25_000 : 1_000_000)
   const batchSize = backend === "PGlite" ? 100 : 2000
   const runtime = servicesRuntime(serviceEnv(serviceUrl, { FAKE_PAGE_LATENCY_MS: "0", REBUILD_BATCH_SIZE: String(batchSize) }))
   const rows: Array<Row> = []
