@@ -23,7 +23,7 @@ import { type Backend, fmt, type Options, type Row, rssMb, rssSampler, sleep, wi
 const IMPORTS = 20
 
 /** The Node options of `npm start` ("node <options> src/main.ts" in package.json). */
-const startOptions = (): Array<string> => {
+export const startOptions = (): Array<string> => {
   const start: string = JSON.parse(readFileSync("package.json", "utf8")).scripts.start
   const words = start.trim().split(/\s+/)
   return words.slice(1, words.indexOf("src/main.ts"))

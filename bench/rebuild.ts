@@ -5,8 +5,10 @@
  * next to two floors in the same run: one plain SELECT streaming the same events (a postgres.js
  * cursor; keyset pages on PGlite), and for list-rows and lead-index the rows/s of one set-based
  * INSERT … SELECT of their rows from the log into equally indexed tables (--quick: a 50,000-row
- * sample). RSS of this process after a GC before, and its peak by ¼, ½ and all of the events.
- * BENCH_REBUILD_EVENTS sets the log's size.
+ * sample). On PostgreSQL the rebuilds run in the service as `npm start` runs it (a process of its
+ * own, started by the support API, timed by the start and switch it records), so its RSS — idle
+ * before, then its peak by ¼, ½ and all of the events — is the service's, not the bench's; on PGlite
+ * (one process holds the database) in this process. BENCH_REBUILD_EVENTS sets the log's size.
  *
  * The log is made fast and realistic: a few real imports through the pipeline (every event type at
  * its real size: pages of 25 leads, dedupe decisions, batches, charges, refunds, lists, credits)
@@ -21,8 +23,10 @@ import { inlineProjections } from "../projections/index.ts"
 import { Database } from "../src/db/Database.ts"
 import { ProjectionRebuilds } from "../src/eventstore/ProjectionRebuilds.ts"
 import type { Projection } from "../src/eventstore/Projection.ts"
+import { api, exited, freePort, startService, waitFor } from "../test/support/service-process.ts"
+import { startOptions } from "./memory.ts"
 import { runTemplateImports } from "./pipeline.ts"
-import { type Backend, fmt, type Options, pct, type Row, rssMb, rssSampler, seconds, serviceEnv, servicesRuntime, withScratch } from "./lib.ts"
+import { type Backend, fmt, type Options, pct, type Row, rssMb, rssSampler, seconds, serviceEnv, servicesRuntime, sleep, withScratch } from "./lib.ts"
 
 /** Clone `g` of a text: every uuid's first group and every run id's head become the clone's number. */
 const cloned = (column: string) =>
@@ -108,6 +112,76 @@ export const rebuild = (projection: Projection, onProgress: (processed: number) 
     return { events: rows[0]!.n }
   })
 
+/** How the section rebuilds a projection: the events of its types, and the seconds from its start to its switch. */
+interface Rebuilder {
+  readonly pid: number
+  rebuild(projection: Projection, onProgress: (processed: number) => void): Promise<{ readonly events: number; readonly seconds: number }>
+  close(): Promise<void>
+}
+
+/** In this process (PGlite: the database lives in the process that made the log). */
+const inProcess = (runtime: ReturnType<typeof servicesRuntime>): Rebuilder => ({
+  pid: process.pid,
+  rebuild: async (projection, onProgress) => {
+    const started = performance.now()
+    const { events } = await runtime.runPromise(rebuild(projection, onProgress))
+    return { events, seconds: seconds(started) }
+  },
+  close: async () => {}
+})
+
+const SUPPORT = `bench-support-${crypto.randomUUID()}`
+
+/**
+ * In the service (`node src/main.ts` with npm start's Node options) over the same database,
+ * through the support API; timed by the rebuild's own record (projection_versions: started_at,
+ * and updated_at at the switch), so polling adds nothing to the figure.
+ */
+const inService = async (runtime: ReturnType<typeof servicesRuntime>, databaseUrl: string, batchSize: number): Promise<Rebuilder> => {
+  const port = await freePort()
+  const output: Array<string> = []
+  const child = startService({
+    ...serviceEnv(databaseUrl, { REBUILD_BATCH_SIZE: String(batchSize) }),
+    PORT: String(port),
+    SUPPORT_TOKEN: SUPPORT
+  }, output, startOptions())
+  const call = api(port)
+  await waitFor("the service's port", async () => ((await call("GET", "/api/support/projections", SUPPORT)).status === 200 ? true : undefined), 120_000)
+  await sleep(2000)
+  return {
+    pid: child.pid!,
+    rebuild: async (projection, onProgress) => {
+      const started = await call("POST", `/api/support/projections/${projection.name}/rebuild`, SUPPORT)
+      if (started.status !== 202) throw new Error(`rebuild ${projection.name}: ${started.status} ${JSON.stringify(started.body)}`)
+      const version = (started.body as { version: number }).version
+      for (;;) {
+        const { body } = await call("GET", "/api/support/projections", SUPPORT)
+        const state = (body as { projections: Array<{ name: string; status: string; version: number; rebuild: { processed: number } | null }> })
+          .projections.find((p) => p.name === projection.name)!
+        if (state.status === "live" && state.version >= version) break
+        onProgress(state.rebuild?.processed ?? 0)
+        await sleep(50)
+      }
+      return runtime.runPromise(Effect.gen(function*() {
+        const db = yield* Database
+        const took = yield* db.query((q) =>
+          sql<{ s: number }>`select extract(epoch from updated_at - started_at)::float8 as s from projection_versions where name = ${projection.name}`.execute(q)
+        )
+        const { rows } = yield* db.query((q) =>
+          sql<{ n: number }>`select count(*)::int as n from events where type in (${sql.join(projection.handles)})`.execute(q)
+        )
+        return { events: rows[0]!.n, seconds: Number(took.rows[0]!.s) }
+      }))
+    },
+    close: async () => {
+      const gone = exited(child)
+      child.kill("SIGTERM")
+      await Promise.race([gone, sleep(15_000)])
+      if (child.exitCode === null) child.kill("SIGKILL")
+    }
+  }
+}
+
 /** Rows of each of `tables`. */
 const tableRows = (tables: ReadonlyArray<string>) =>
   Effect.flatMap(Database, (db) =>
@@ -170,6 +244,7 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
   const batchSize = backend === "PGlite" ? 100 : 2000
   const runtime = servicesRuntime(serviceEnv(serviceUrl, { FAKE_PAGE_LATENCY_MS: "0", REBUILD_BATCH_SIZE: String(batchSize) }))
   const rows: Array<Row> = []
+  let rebuilder: Rebuilder | undefined
   try {
     const made = performance.now()
     const events = await runtime.runPromise(makeLog(target))
@@ -184,8 +259,9 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
       `rebuild ${backend}: row-write floor ${fmt(listRowsFloor)} list_rows/s, ${fmt(leadKeysFloor)} lead_keys/s, ${fmt(seenKeysFloor)} import_seen_keys/s`
     )
     collectGarbage()
-    const rssBefore = rssMb()
-    const sampler = rssSampler()
+    rebuilder = serviceUrl ? await inService(runtime, serviceUrl, batchSize) : inProcess(runtime)
+    const rssBefore = rssMb(rebuilder.pid)
+    const sampler = rssSampler(100, rebuilder.pid)
     // RSS by ¼, ½ and all of the rebuilds' events: the peak sampled until each is reached.
     const counts = await runtime.runPromise(Effect.forEach(inlineProjections, (p) =>
       Effect.flatMap(Database, (db) =>
@@ -200,9 +276,8 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
     let all = 0
     let allSeconds = 0
     for (const projection of inlineProjections) {
-      const started = performance.now()
-      const result = await runtime.runPromise(rebuild(projection, (processed) => reached(all + processed)))
-      const took = seconds(started)
+      const result = await rebuilder.rebuild(projection, (processed) => reached(all + processed))
+      const took = result.seconds
       const rate = result.events / took
       all += result.events
       reached(all)
@@ -246,7 +321,9 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
     rows.push({
       section: "rebuild",
       backend,
-      measure: `all five, one after the other; RSS of the process (after a GC before; peak by ¼, ½, all of their events)`,
+      measure: serviceUrl
+        ? `all five, one after the other, in the service as npm start runs it; its RSS (idle before; peak by ¼, ½, all of their events)`
+        : `all five, one after the other, in this process; its RSS (after a GC before; peak by ¼, ½, all of their events)`,
       value: `${fmt(all / allSeconds)} events/s (${fmt(allSeconds, 1)} s); RSS ${fmt(rssBefore)} MB before, ${fmt(quarter!)} / ${fmt(half!)} / ${
         fmt(whole!)
       } MB by ¼ / ½ / all`,
@@ -256,6 +333,7 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
       data: { events: all, seconds: allSeconds, rssBeforeMb: rssBefore, rssQuarterMb: quarter, rssHalfMb: half, peakRssMb: peak }
     })
   } finally {
+    await rebuilder?.close()
     await runtime.dispose()
   }
   return rows
