@@ -30,7 +30,8 @@ export const startOptions = (): Array<string> => {
 }
 const ADMIN = `bench-admin-${randomBytes(12).toString("hex")}`
 
-const stop = async (child: ChildProcess) => {
+/** SIGTERM, then SIGKILL if it is still running 15 s later. */
+export const stop = async (child: ChildProcess) => {
   child.kill("SIGTERM")
   await Promise.race([exited(child), sleep(15_000)])
   if (child.exitCode === null) child.kill("SIGKILL")

@@ -16,15 +16,14 @@
  */
 import { Effect } from "effect"
 import { sql } from "kysely"
-import { setFlagsFromString } from "node:v8"
-import { runInNewContext } from "node:vm"
 import postgres from "postgres"
 import { inlineProjections } from "../projections/index.ts"
+import { collectGarbage } from "../src/collectGarbage.ts"
 import { Database } from "../src/db/Database.ts"
 import { ProjectionRebuilds } from "../src/eventstore/ProjectionRebuilds.ts"
 import type { Projection } from "../src/eventstore/Projection.ts"
-import { api, exited, freePort, startService, waitFor } from "../test/support/service-process.ts"
-import { startOptions } from "./memory.ts"
+import { api, freePort, startService, waitFor } from "../test/support/service-process.ts"
+import { startOptions, stop } from "./memory.ts"
 import { runTemplateImports } from "./pipeline.ts"
 import { type Backend, fmt, type Options, pct, type Row, rssMb, rssSampler, seconds, serviceEnv, servicesRuntime, sleep, withScratch } from "./lib.ts"
 
@@ -173,12 +172,7 @@ const inService = async (runtime: ReturnType<typeof servicesRuntime>, databaseUr
         return { events: rows[0]!.n, seconds: Number(took.rows[0]!.s) }
       }))
     },
-    close: async () => {
-      const gone = exited(child)
-      child.kill("SIGTERM")
-      await Promise.race([gone, sleep(15_000)])
-      if (child.exitCode === null) child.kill("SIGKILL")
-    }
+    close: () => stop(child)
   }
 }
 
@@ -231,12 +225,6 @@ const writeFloor = (table: keyof typeof floorRows, limit: number) =>
     yield* db.query((q) => sql`drop table ${sql.table(`bench_floor_${table}`)}`.execute(q))
     return Number(result.numAffectedRows ?? 0) / took
   })
-
-/** A full GC where Node allows it (V8's flag set at run time): the RSS before the rebuilds, without the log's garbage. */
-const collectGarbage = () => {
-  setFlagsFromString("--expose-gc")
-  ;(runInNewContext("gc") as () => void)()
-}
 
 const measure = async (backend: Backend, options: Options, serviceUrl: string | undefined) => {
   const target = Number(process.env.BENCH_REBUILD_EVENTS ?? 0) ||

@@ -13,10 +13,9 @@ import { PostgresJSDialect } from "kysely-postgres-js"
 import { spawn } from "node:child_process"
 import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { setFlagsFromString } from "node:v8"
 import { fileURLToPath } from "node:url"
-import { runInNewContext } from "node:vm"
 import postgres from "postgres"
+import { collectGarbage } from "../collectGarbage.ts"
 import { configError, productionConfig, setting } from "../config.ts"
 import { missingMigrations, migrateToLatest } from "./migrate.ts"
 import { makePGlitePool } from "./pglite-pool.ts"
@@ -261,7 +260,8 @@ const pgliteKysely = async (options: { readonly dataDir?: string; readonly loadD
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.loadDataDir !== undefined ? { loadDataDir: options.loadDataDir } : {})
   })
-  // In memory, initdb ran here: give back what it left (see collectGarbage).
+  // In memory, initdb ran here, in a WebAssembly instance of its own: garbage once done, but V8
+  // does not feel the weight of its heap (~250 MB) and may keep it for a long time.
   if (options.dataDir === undefined && options.loadDataDir === undefined) collectGarbage()
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool: makePGlitePool(pglite) }) })
 }
@@ -281,18 +281,6 @@ const createInChild = (dataDir: string) =>
     child.on("exit", (code) =>
       code === 0 ? resolve() : reject(new Error(`creating the PGlite database in ${dataDir} failed (exit ${code}): ${stderr.trim()}`)))
   })
-
-/**
- * One full collection now. Creating a database in memory runs initdb in a WebAssembly instance of
- * its own, garbage once it is done, but V8 does not feel the weight of its heap and may keep it for
- * a long time (~250 MB). (`gc` is reachable without --expose-gc on the command line this way; the
- * flag only takes effect in contexts made after it.)
- */
-const collectGarbage = () => {
-  setFlagsFromString("--expose-gc")
-  const gc = runInNewContext("gc") as () => void
-  gc()
-}
 
 const acquire = (connect: () => Promise<Kysely<DB>>, backend: Backend, migrations: "apply" | "check") =>
   Effect.gen(function*() {

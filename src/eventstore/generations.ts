@@ -40,27 +40,26 @@ export const liveTables = (db: Database["Service"], tables: ReadonlyArray<string
 
 /**
  * The indexes of live table `table` that are no key (a key is a constraint, copied with the
- * table), unique ones only if `uniqueOnly`: their definitions retargeted at the generation in
- * `schema`, and their names.
+ * table) and that the generation in `schema` lacks, unique ones only if `uniqueOnly`: their
+ * definitions retargeted at the generation.
  */
 const plainIndexes = (db: Database["Service"], schema: string, table: string, live: string, uniqueOnly: boolean) =>
   Effect.gen(function*() {
     const { rows } = yield* db.query((q) =>
-      sql<{ name: string; definition: string; qualified: string; target: string }>`
-        select x.relname as name, pg_get_indexdef(i.indexrelid) as definition,
+      sql<{ definition: string; qualified: string; target: string }>`
+        select pg_get_indexdef(i.indexrelid) as definition,
                quote_ident(${live}) || '.' || quote_ident(${table}) as qualified,
                quote_ident(${schema}) || '.' || quote_ident(${table}) as target
         from pg_index i join pg_class x on x.oid = i.indexrelid
         where i.indrelid = to_regclass(quote_ident(${live}) || '.' || quote_ident(${table}))
           and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid and c.conrelid = i.indrelid)
           and (i.indisunique or not ${uniqueOnly})
+          and to_regclass(quote_ident(${schema}) || '.' || quote_ident(x.relname)) is null
         order by i.indexrelid`.execute(q)
     )
-    return yield* Effect.forEach(rows, ({ name, definition, qualified, target }) => {
+    return yield* Effect.forEach(rows, ({ definition, qualified, target }) => {
       const moved = retargetIndex(definition, qualified, target)
-      return moved === undefined
-        ? Effect.die(new Error(`cannot copy index of ${qualified}: ${definition}`))
-        : Effect.succeed({ name, moved })
+      return moved === undefined ? Effect.die(new Error(`cannot copy index of ${qualified}: ${definition}`)) : Effect.succeed(moved)
     })
   })
 
@@ -108,12 +107,7 @@ export const indexGeneration = (
 ) =>
   Effect.gen(function*() {
     for (const [table, live] of yield* liveTables(db, tables)) {
-      for (const { name, moved } of yield* plainIndexes(db, schema, table, live, options.uniqueOnly ?? false)) {
-        const { rows } = yield* db.query((q) =>
-          sql<{ present: boolean }>`select to_regclass(quote_ident(${schema}) || '.' || quote_ident(${name})) is not null as present`
-            .execute(q)
-        )
-        if (rows[0]!.present) continue
+      for (const moved of yield* plainIndexes(db, schema, table, live, options.uniqueOnly ?? false)) {
         yield* db.query((q) => sql.raw(moved).execute(q))
       }
     }
