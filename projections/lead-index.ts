@@ -2,44 +2,37 @@
  * The dedupe lookup: lead_keys holds every identity key of every lead in a user's
  * lists (from BatchPersisted); import_seen_keys holds every key an import has seen,
  * kept or skipped (from LeadsDeduped), to catch the same person on overlapping pages.
+ * Stated over the log: the keys are read from the stored events, not sent again.
  */
 import { sql } from "kysely"
-import type { BatchPersisted, LeadsDeduped } from "../events/index.ts"
-import { columnList, jsonRows } from "../src/db/sql.ts"
-import type { RecordedEvent } from "../src/eventstore/EventStore.ts"
-import { applyWrites, type Projection, type Writes } from "../src/eventstore/Projection.ts"
-
-const seenColumns = { import_id: "uuid", key: "text" }
-const keyColumns = { user_id: "uuid", key: "text", list_id: "uuid", row_id: "uuid" }
+import { applyWrites, type LogEvents, type Projection, type Writes, writesAt } from "../src/eventstore/Projection.ts"
 
 // Two tables, so one step: the seen keys and the list keys never meet.
-const writes = (events: ReadonlyArray<RecordedEvent>): Writes => {
-  const seen = events.flatMap(({ event }) =>
-    event._tag === "LeadsDeduped"
-      ? (event as LeadsDeduped).decisions.flatMap((d) => d.keys.map((key) => ({ import_id: event.importId, key })))
-      : []
-  )
-  const keys = events.flatMap(({ event }) => {
-    if (event._tag !== "BatchPersisted") return []
-    const e = event as BatchPersisted
-    return e.rows.flatMap((row) => row.keys.map((key) => ({ user_id: e.userId, key, list_id: e.listId, row_id: row.rowId })))
-  })
-  return [[
-    ...(seen.length > 0
-      ? [sql`insert into import_seen_keys (${columnList(seenColumns)})
-          select ${columnList(seenColumns)} from ${jsonRows(seen, seenColumns)} on conflict do nothing`]
-      : []),
-    ...(keys.length > 0
-      ? [sql`insert into lead_keys (${columnList(keyColumns)})
-          select ${columnList(keyColumns)} from ${jsonRows(keys, keyColumns)} on conflict do nothing`]
-      : [])
-  ]]
-}
+const fromLog = (events: LogEvents): Writes => [[
+  sql`insert into import_seen_keys (import_id, key)
+    select (e.data->>'importId')::uuid, k.key
+    from ${events} e
+      cross join lateral jsonb_array_elements(e.data->'decisions') as d(decision)
+      cross join lateral jsonb_array_elements_text(d.decision->'keys') as k(key)
+    where e.type = 'LeadsDeduped'
+    on conflict do nothing`,
+  sql`insert into lead_keys (user_id, key, list_id, row_id)
+    select (e.data->>'userId')::uuid, k.key, (e.data->>'listId')::uuid, (r.row->>'rowId')::uuid
+    from ${events} e
+      cross join lateral jsonb_array_elements(e.data->'rows') with ordinality as r(row, ord)
+      cross join lateral jsonb_array_elements_text(r.row->'keys') with ordinality as k(key, ord)
+    where e.type = 'BatchPersisted'
+    order by e.position, r.ord, k.ord
+    on conflict do nothing`
+]]
+
+const writes = writesAt(fromLog)
 
 export const leadIndexProjection: Projection = {
   name: "lead-index",
   handles: ["LeadsDeduped", "BatchPersisted"],
   tables: ["lead_keys", "import_seen_keys"],
   apply: applyWrites(writes),
-  writes
+  writes,
+  fromLog
 }

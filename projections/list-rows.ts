@@ -1,48 +1,33 @@
 /**
  * list_rows: the leads of every list, oldest first — what GET /api/lists/{id}/rows
- * serves while an import streams rows in. One multi-row INSERT per batch of events.
+ * serves while an import streams rows in. Stated over the log: one INSERT … SELECT reads the
+ * rows of BatchPersisted events where they are stored, in log order.
  */
 import { sql } from "kysely"
-import { type BatchPersisted, profileOf } from "../events/index.ts"
-import { columnList, jsonRows } from "../src/db/sql.ts"
-import type { RecordedEvent } from "../src/eventstore/EventStore.ts"
-import { applyWrites, type Projection, type Writes } from "../src/eventstore/Projection.ts"
+import { applyWrites, type LogEvents, type Projection, type Writes, writesAt } from "../src/eventstore/Projection.ts"
 
-const columns = {
-  id: "uuid",
-  list_id: "uuid",
-  user_id: "uuid",
-  import_id: "uuid",
-  run_id: "text",
-  linkedin_url: "text",
-  sales_nav_url: "text",
-  profile: "jsonb",
-  added_at: "timestamptz"
-}
+/** profileOf (events/lead.ts) in SQL: what a row shows of its lead. */
+const profile = sql`jsonb_build_object('firstName', l.lead->'firstName', 'lastName', l.lead->'lastName',
+  'fullName', l.lead->'fullName', 'headline', l.lead->'headline', 'currentRole', l.lead->'currentRole',
+  'currentCompany', l.lead->'currentCompany', 'location', l.lead->'location')`
 
-const writes = (events: ReadonlyArray<RecordedEvent>): Writes => {
-  const rows = events.flatMap(({ event, recordedAt }) => {
-    const e = event as BatchPersisted
-    return e.rows.map(({ rowId, lead }) => ({
-      id: rowId,
-      list_id: e.listId,
-      user_id: e.userId,
-      import_id: e.importId,
-      run_id: e.runId,
-      linkedin_url: lead.linkedinUrl,
-      sales_nav_url: lead.salesNavUrl,
-      profile: profileOf(lead),
-      added_at: recordedAt.toISOString()
-    }))
-  })
-  if (rows.length === 0) return []
-  return [[sql`insert into list_rows (${columnList(columns)}) select ${columnList(columns)} from ${jsonRows(rows, columns)}`]]
-}
+const fromLog = (events: LogEvents): Writes => [[sql`
+  insert into list_rows (id, list_id, user_id, import_id, run_id, linkedin_url, sales_nav_url, profile, added_at)
+  select (r.row->>'rowId')::uuid, (e.data->>'listId')::uuid, (e.data->>'userId')::uuid, (e.data->>'importId')::uuid,
+    e.data->>'runId', l.lead->>'linkedinUrl', l.lead->>'salesNavUrl', ${profile},
+    date_trunc('milliseconds', e.recorded_at)
+  from ${events} e
+    cross join lateral jsonb_array_elements(e.data->'rows') with ordinality as r(row, ord)
+    cross join lateral (select r.row->'lead') as l(lead)
+  order by e.position, r.ord`]]
+
+const writes = writesAt(fromLog)
 
 export const listRowsProjection: Projection = {
   name: "list-rows",
   handles: ["BatchPersisted"],
   tables: ["list_rows"],
   apply: applyWrites(writes),
-  writes
+  writes,
+  fromLog
 }

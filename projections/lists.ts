@@ -1,42 +1,35 @@
 /**
  * lists: one row per lead list — owner, name, creation time — and its row count.
- * ListCreated inserts the row; BatchPersisted adds the rows it inserted. Set-based: one
- * statement for the batch's new lists, one for its row counts, however many events.
+ * ListCreated inserts the row; BatchPersisted adds the rows it inserted. Stated over the log
+ * and set-based: one statement for the new lists, one for the row counts, however many events.
  */
 import { sql } from "kysely"
-import type { BatchPersisted, ListCreated } from "../events/index.ts"
-import { columnList, jsonRows } from "../src/db/sql.ts"
 import type { RecordedEvent } from "../src/eventstore/EventStore.ts"
-import { applyWrites, type Projection, type Writes } from "../src/eventstore/Projection.ts"
+import { applyWrites, eventsAt, type LogEvents, type Projection, type Writes } from "../src/eventstore/Projection.ts"
 
-const createdColumns = { id: "uuid", user_id: "uuid", name: "text", created_at: "timestamptz" }
-const addedColumns = { id: "uuid", added: "integer" }
+const created = (events: LogEvents) =>
+  sql`insert into lists (id, user_id, name, created_at)
+    select (e.data->>'listId')::uuid, (e.data->>'userId')::uuid, e.data->>'name', date_trunc('milliseconds', e.recorded_at)
+    from ${events} e where e.type = 'ListCreated'
+    order by e.position
+    on conflict (id) do nothing`
 
+const counted = (events: LogEvents) =>
+  sql`update lists set row_count = lists.row_count + a.added
+    from (select (e.data->>'listId')::uuid as id, sum(jsonb_array_length(e.data->'rows'))::int as added
+          from ${events} e where e.type = 'BatchPersisted' group by 1) a
+    where lists.id = a.id and a.added > 0`
+
+// Two steps: the count's update must see the lists these events create.
+const fromLog = (events: LogEvents): Writes => [[created(events)], [counted(events)]]
+
+// Inline, only the steps the appended events need: most appends create no list.
 const writes = (events: ReadonlyArray<RecordedEvent>): Writes => {
-  const created: Array<{ id: string; user_id: string; name: string; created_at: string }> = []
-  const added = new Map<string, number>()
-  for (const { event, recordedAt } of events) {
-    if (event._tag === "ListCreated") {
-      const e = event as ListCreated
-      created.push({ id: e.listId, user_id: e.userId, name: e.name, created_at: recordedAt.toISOString() })
-    } else {
-      const e = event as BatchPersisted
-      if (e.rows.length > 0) added.set(e.listId, (added.get(e.listId) ?? 0) + e.rows.length)
-    }
-  }
-  const rows = [...added].map(([id, n]) => ({ id, added: n }))
-  // Two steps: the count's update must see the lists this batch creates.
+  const at = eventsAt(events)
   return [
-    created.length > 0
-      ? [sql`insert into lists (${columnList(createdColumns)})
-          select ${columnList(createdColumns)} from ${jsonRows(created, createdColumns)}
-          on conflict (id) do nothing`]
-      : [],
-    rows.length > 0
-      ? [sql`update lists set row_count = lists.row_count + r.added
-          from ${jsonRows(rows, addedColumns)} where lists.id = r.id`]
-      : []
-  ].filter((step) => step.length > 0)
+    ...(events.some((e) => e.type === "ListCreated") ? [[created(at)]] : []),
+    ...(events.some((e) => e.type === "BatchPersisted") ? [[counted(at)]] : [])
+  ]
 }
 
 export const listsProjection: Projection = {
@@ -44,5 +37,6 @@ export const listsProjection: Projection = {
   handles: ["ListCreated", "BatchPersisted"],
   tables: ["lists"],
   apply: applyWrites(writes),
-  writes
+  writes,
+  fromLog
 }

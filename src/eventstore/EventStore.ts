@@ -13,7 +13,7 @@ import { type RawBuilder, sql } from "kysely"
 import { type DomainEvent, type EventCodec, eventCodec } from "../../events/index.ts"
 import { Database, isSerializationConflict, type SqlError } from "../db/Database.ts"
 import { textArray } from "../db/sql.ts"
-import { type Projection, runWrites } from "./Projection.ts"
+import { type LogEvents, type Projection, runWrites, type Writes } from "./Projection.ts"
 
 /** `number` = the stream's current version (0 = no stream yet). */
 export type ExpectedVersion = number | "no-stream" | "exists" | "any"
@@ -171,6 +171,17 @@ export class EventStore extends Context.Service<EventStore, {
   }, SqlError>
   /** How many events {@link readBetween} would return without a limit. */
   countBetween(options: ReadBetweenOptions): Effect.Effect<number, SqlError>
+  /**
+   * Applies a projection stated over the log ({@link Projection.fromLog}) to the events
+   * {@link readBetween} would return (`maxBytes` aside), where they are stored: where the batch
+   * ends is found first, then its writes run over it. No event is read into this process.
+   * Returns how many events it applied, the position of the last, and whether they were the last.
+   */
+  replayBetween(options: ReadBetweenOptions, fromLog: (events: LogEvents) => Writes): Effect.Effect<{
+    readonly events: number
+    readonly lastPosition: number
+    readonly complete: boolean
+  }, SqlError>
 }>()("app/eventstore/EventStore") {
   static readonly layer = (options: EventStoreOptions = {}) =>
     Layer.effect(EventStore, Effect.map(Database, (db) => makeEventStore(db, options)))
@@ -713,6 +724,23 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
     db.query((q) => sql<{ n: number }>`select count(*)::int as n from events where ${between(options)}`.execute(q))
       .pipe(Effect.map(({ rows }) => Number(rows[0]!.n)))
 
+  const replayBetween = (options: ReadBetweenOptions, fromLog: (events: LogEvents) => Writes) =>
+    Effect.gen(function*() {
+      const limit = options.limit ?? 1000
+      const { rows } = yield* db.query((q) =>
+        sql<{ n: number; last: string | null }>`select count(*)::int as n, max(position)::text as last
+          from (select position from events where ${between(options)} order by position limit ${limit}::int) batch`.execute(q)
+      )
+      const events = Number(rows[0]!.n)
+      const lastPosition = Number(rows[0]!.last ?? 0)
+      if (events > 0) {
+        yield* runWrites(fromLog(
+          sql`(select position, type, data, recorded_at from events where ${between(options)} and position <= ${lastPosition}::bigint)`
+        ))
+      }
+      return { events, lastPosition, complete: events < limit }
+    }).pipe(Effect.provideService(Database, db))
+
   return EventStore.of({
     append,
     readStream,
@@ -725,7 +753,8 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
     readCommitted,
     snapshot,
     readBetween,
-    countBetween
+    countBetween,
+    replayBetween
   })
 }
 

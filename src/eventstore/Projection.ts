@@ -27,7 +27,26 @@ export interface Projection {
    * (projections write tables of their own, so their statements never meet).
    */
   readonly writes?: (events: ReadonlyArray<RecordedEvent>) => Writes
+  /**
+   * The writes stated over the log itself: `events` is a relation of the events to apply (their
+   * `position`, `type`, `data` and `recorded_at`; only handled types), read where they are stored.
+   * An append then sends no event's data twice, and a rebuild replays without bringing a single
+   * event into this process: one set-based statement per step, whatever the events' size.
+   */
+  readonly fromLog?: (events: LogEvents) => Writes
 }
+
+/** A relation of stored events: `(position, type, data, recorded_at)`, to be applied in `position` order. */
+export type LogEvents = RawBuilder<unknown>
+
+/** The stored rows of `events` (events read or just appended), as {@link LogEvents}. */
+export const eventsAt = (events: ReadonlyArray<RecordedEvent>): LogEvents =>
+  sql`(select position, type, data, recorded_at from events
+    where position = any(${`{${events.map((e) => e.position).join(",")}}`}::text::bigint[]))`
+
+/** `writes` (and so `apply`) of a projection stated over the log: the same statements over the given events. */
+export const writesAt = (fromLog: (events: LogEvents) => Writes) => (events: ReadonlyArray<RecordedEvent>): Writes =>
+  events.length === 0 ? [] : fromLog(eventsAt(events))
 
 /** Statements as one: each a data-modifying CTE, all run to completion whatever the main query reads. */
 export const asOneStatement = (statements: ReadonlyArray<RawBuilder<unknown>>): RawBuilder<unknown> =>

@@ -183,25 +183,37 @@ const step = (projection: Projection, options: RebuildOptions, batchSize: number
       }
       yield* writeInto(db, schema)
       const read: Read = { from: applied, to: target, afterPosition: state.cursor }
-      const { events, complete: deltaDone } = early !== undefined && sameRead(early.read, read) ? early.batch : yield* readBatch(read)
-      const cursor = deltaDone ? 0 : events[events.length - 1]!.position
-      const next: Read = { from: applied, to: target, afterPosition: cursor }
-      const readAhead = deltaDone
-        ? undefined
-        : { read: next, batch: yield* Effect.forkDetach(db.outsideTransaction(readBatch(next))) }
-      yield* applyTo(projection, events).pipe(Effect.onError(() => readAhead ? Fiber.interrupt(readAhead.batch) : Effect.void))
+      const { applied: events, deltaDone, cursor, readAhead } = yield* (() => {
+        if (projection.fromLog !== undefined) {
+          // Replayed where the events are stored: nothing to read ahead.
+          return Effect.map(
+            store.replayBetween({ ...read, types: projection.handles, limit: batchSize }, projection.fromLog),
+            (batch) => ({ applied: batch.events, deltaDone: batch.complete, cursor: batch.complete ? 0 : batch.lastPosition, readAhead: undefined })
+          )
+        }
+        return Effect.gen(function*() {
+          const { events, complete } = early !== undefined && sameRead(early.read, read) ? early.batch : yield* readBatch(read)
+          const cursor = complete ? 0 : events[events.length - 1]!.position
+          const next: Read = { from: applied, to: target, afterPosition: cursor }
+          const readAhead: ReadAhead | undefined = complete
+            ? undefined
+            : { read: next, batch: yield* Effect.forkDetach(db.outsideTransaction(readBatch(next))) }
+          yield* applyTo(projection, events).pipe(Effect.onError(() => readAhead ? Fiber.interrupt(readAhead.batch) : Effect.void))
+          return { applied: events.length, deltaDone: complete, cursor, readAhead }
+        })
+      })()
       yield* db.query((q) =>
         sql`update projection_versions set
             applied_snapshot = ${deltaDone ? target : applied}::text::pg_snapshot,
             target_snapshot = ${deltaDone ? null : target}::text::pg_snapshot,
-            cursor = ${cursor}, processed = processed + ${events.length}, total = greatest(${total}, processed + ${events.length}),
+            cursor = ${cursor}, processed = processed + ${events}, total = greatest(${total}, processed + ${events}),
             lease_owner = ${options.owner}, lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
             rate_since = case when lease_owner = ${options.owner} then rate_since else now() end,
             rate_processed = case when lease_owner = ${options.owner} then rate_processed else processed end,
             updated_at = now()
           where name = ${projection.name}`.execute(q)
       )
-      return { _tag: "Applied", events: events.length, deltaDone, ...(readAhead ? { ahead: readAhead } : {}) }
+      return { _tag: "Applied", events, deltaDone, ...(readAhead ? { ahead: readAhead } : {}) }
     }))
   })
 
@@ -264,14 +276,15 @@ const switchOver = (projection: Projection, options: RebuildOptions, batchSize: 
       const applied = state.applied_snapshot ?? EMPTY_SNAPSHOT
       let events = 0
       for (let cursor = 0;;) {
-        const batch = yield* store.readBetween({
-          from: applied,
-          to: last,
-          types: projection.handles,
-          afterPosition: cursor,
-          limit: batchSize,
-          maxBytes: options.maxBatchBytes ?? defaults.maxBatchBytes
-        })
+        const read = { from: applied, to: last, types: projection.handles, afterPosition: cursor, limit: batchSize }
+        if (projection.fromLog !== undefined) {
+          const batch = yield* store.replayBetween(read, projection.fromLog)
+          events += batch.events
+          if (batch.complete) break
+          cursor = batch.lastPosition
+          continue
+        }
+        const batch = yield* store.readBetween({ ...read, maxBytes: options.maxBatchBytes ?? defaults.maxBatchBytes })
         yield* applyTo(projection, batch.events)
         events += batch.events.length
         if (batch.complete) break
