@@ -259,7 +259,7 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
     const total = counts.reduce((a, b) => a + b, 0)
     const milestones = [0.25, 0.5, 1].map((share) => ({ share, at: share * total, peak: Number.NaN }))
     const reached = (done: number) => {
-      for (const m of milestones) if (Number.isNaN(m.peak) && done >= m.at) m.peak = Math.max(sampler.peak, rssMb())
+      for (const m of milestones) if (Number.isNaN(m.peak) && done >= m.at) m.peak = Math.max(sampler.peak, rssMb(rebuilder!.pid))
     }
     let all = 0
     let allSeconds = 0
