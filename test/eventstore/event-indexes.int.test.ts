@@ -9,7 +9,8 @@ import { Effect } from "effect"
 import { CompiledQuery, type Kysely, sql } from "kysely"
 import { Database, makeDatabase } from "../../src/db/Database.ts"
 import type { DB } from "../../src/db/schema.ts"
-import { makeEventStore, type ReadAllOptions } from "../../src/eventstore/EventStore.ts"
+import { makeEventStore, type ReadAllOptions, type RecordedEvent } from "../../src/eventstore/EventStore.ts"
+import { eventsAt } from "../../src/eventstore/Projection.ts"
 import { TestDatabase } from "../support/db.ts"
 
 /** `target`'s member, methods bound to it (they use private fields a proxy does not have). */
@@ -105,5 +106,31 @@ layer(TestDatabase(), { excludeTestServices: true })("the event log's indexes", 
           expect(nodes.filter((n) => n["Index Name"] === "events_type_order").length, what).toBe(options.types!.length)
         }
       }
+    }))
+})
+
+layer(TestDatabase(), { excludeTestServices: true })("the events an inline projection applies", (it) => {
+  it.effect("are read by a primary-key probe, even in a plan made before the log was ever analyzed", () =>
+    Effect.gen(function*() {
+      const db = yield* Database
+      // A new database, its log never analyzed (autovacuum analyzes after 50 events, and a minute
+      // may pass first), while the log grows fast: a plan kept from now (a prepared statement's
+      // generic plan, for the connection's life) must not scan the log it becomes.
+      const events = [41, 42, 43].map((position) => ({ position }) as RecordedEvent)
+      const query = sql`select e.position, e.type, e.data, e.recorded_at from ${eventsAt(events)} e`.compile(db.kysely)
+      const plan = yield* Effect.promise(() =>
+        db.kysely.transaction().execute(async (trx) => {
+          await sql`set local plan_cache_mode = force_generic_plan`.execute(trx)
+          await trx.executeQuery(CompiledQuery.raw(`prepare applied_events(text) as ${query.sql}`, []))
+          const { rows } = await trx.executeQuery<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>(
+            CompiledQuery.raw(`explain (format json) execute applied_events('{41,42,43}')`, [])
+          )
+          await trx.executeQuery(CompiledQuery.raw(`deallocate applied_events`, []))
+          return rows[0]!["QUERY PLAN"][0]!.Plan
+        })
+      )
+      const nodes = nodesOf(plan)
+      expect(nodes.filter((n) => n["Relation Name"] === "events" && n["Node Type"] !== "Index Scan")).toEqual([])
+      expect(nodes.map((n) => n["Index Name"])).toContain("events_pkey")
     }))
 })
