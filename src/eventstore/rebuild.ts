@@ -11,7 +11,8 @@
  * applies the next batch of the events visible in `target_snapshot` and not in
  * `applied_snapshot`, in position order — one multi-row write per table — and records how far
  * it got in the same transaction as its writes. A crash loses or repeats nothing: the next
- * step, in this process or another, goes on from the recorded state.
+ * step, in this process or another, goes on from the recorded state. A projection stated over the
+ * log (`fromLog`) is replayed where the events are stored: nothing is read into this process.
  */
 import { Effect, Fiber, Schema } from "effect"
 import { sql } from "kysely"

@@ -256,6 +256,14 @@ const tables = (ids: Ids) =>
 layer(EventStore.layer({ inline: overLog }).pipe(Layer.provideMerge(TestDatabase())), { excludeTestServices: true })(
   "projections stated over the log",
   (it) => {
+    it("read the stored shape of each event type they handle: a new schema version must come with their SQL", () => {
+      // Their SQL reads `data` as stored, without the codec's upcasters: version 1 of every type.
+      const read = [...new Set(overLog.flatMap((p) => p.handles))]
+      expect(Object.fromEntries(read.map((type) => [type, E.schemaVersions[type as E.EventType]])))
+        .toEqual(Object.fromEntries(read.map((type) => [type, 1])))
+      expect(overLog.every((p) => p.fromLog !== undefined)).toBe(true)
+    })
+
     it.effect("write what applying the events one at a time gives, inline and when rebuilt from the log", () =>
       Effect.gen(function*() {
         const store = yield* EventStore
