@@ -735,7 +735,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
       const lastPosition = Number(rows[0]!.last ?? 0)
       if (events > 0) {
         yield* runWrites(fromLog(
-          sql`(select position, type, data, recorded_at from events where ${between(options)} and position <= ${lastPosition}::bigint)`
+          sql`(select position, version, type, data, recorded_at from events where ${between(options)} and position <= ${lastPosition}::bigint)`
         ))
       }
       return { events, lastPosition, complete: events < limit }

@@ -29,14 +29,14 @@ export interface Projection {
   readonly writes?: (events: ReadonlyArray<RecordedEvent>) => Writes
   /**
    * The writes stated over the log itself: `events` is a relation of the events to apply (their
-   * `position`, `type`, `data` and `recorded_at`; only handled types), read where they are stored.
+   * `position`, `version`, `type`, `data` and `recorded_at`; only handled types), read where they are stored.
    * An append then sends no event's data twice, and a rebuild replays without bringing a single
    * event into this process: one set-based statement per step, whatever the events' size.
    */
   readonly fromLog?: (events: LogEvents) => Writes
 }
 
-/** A relation of stored events: `(position, type, data, recorded_at)`, to be applied in `position` order. */
+/** A relation of stored events: `(position, version, type, data, recorded_at)`, to be applied in `position` order. */
 export type LogEvents = RawBuilder<unknown>
 
 /**
@@ -46,9 +46,9 @@ export type LogEvents = RawBuilder<unknown>
  * imports that was half the database's time. (The LIMIT keeps each probe a subquery of its own.)
  */
 export const eventsAt = (events: ReadonlyArray<RecordedEvent>): LogEvents =>
-  sql`(select s.position, s.type, s.data, s.recorded_at
+  sql`(select s.position, s.version, s.type, s.data, s.recorded_at
     from unnest(${`{${events.map((e) => e.position).join(",")}}`}::text::bigint[]) as p(position)
-    cross join lateral (select position, type, data, recorded_at from events where events.position = p.position limit 1) s)`
+    cross join lateral (select position, version, type, data, recorded_at from events where events.position = p.position limit 1) s)`
 
 /** `writes` (and so `apply`) of a projection stated over the log: the same statements over the given events. */
 export const writesAt = (fromLog: (events: LogEvents) => Writes) => (events: ReadonlyArray<RecordedEvent>): Writes =>

@@ -1,5 +1,5 @@
 /**
- * The projections stated over the log (lists, list-rows, lead-index, import-progress) are SQL
+ * The projections stated over the log (all five: lists, credits, list-rows, lead-index, import-progress) are SQL
  * that reads the stored events. Random import histories — every event kind, leads with quotes,
  * backslashes and nulls, events grouped into appends at random — must leave exactly the rows a
  * small model gets by applying the events one at a time in TypeScript; and a rebuild of the
@@ -10,6 +10,7 @@ import { Effect, Layer } from "effect"
 import fc from "fast-check"
 import { sql } from "kysely"
 import * as E from "../../events/index.ts"
+import { creditsProjection } from "../../projections/credits.ts"
 import { importProgressProjection } from "../../projections/import-progress.ts"
 import { leadIndexProjection } from "../../projections/lead-index.ts"
 import { listRowsProjection } from "../../projections/list-rows.ts"
@@ -20,7 +21,7 @@ import { rebuildProjections } from "../../src/eventstore/rebuild.ts"
 import { domainEvents } from "../support/arbitraries.ts"
 import { TestDatabase } from "../support/db.ts"
 
-const overLog = [listsProjection, listRowsProjection, leadIndexProjection, importProgressProjection]
+const overLog = [listsProjection, creditsProjection, listRowsProjection, leadIndexProjection, importProgressProjection]
 
 /** Which of two users, lists and imports an event is about (the ids are made fresh per run). */
 const slot = fc.nat({ max: 1 })
@@ -30,7 +31,7 @@ const bodyKinds = [
   "PageFetched",
   "LeadsDeduped",
   "BatchPersisted",
-  "CreditsReserved",
+  "CreditsGranted",
   "CreditsCharged",
   "CreditsRefunded",
   "ImportCompleted",
@@ -41,7 +42,7 @@ const bodyKinds = [
 const bodyEvent = fc.record({
   event: fc.oneof(...bodyKinds.map((kind) => domainEvents[kind])),
   import: slot,
-  /** Appended with the events before it (one append), or as the start of a new append. */
+  /** Appended with the events before it (one append, if on the same stream), or as the start of a new append. */
   joinPrevious: fc.boolean()
 })
 const history = fc.record({
@@ -79,7 +80,25 @@ const model = (log: ReadonlyArray<RecordedEvent>) => {
   const leadKeys = new Map<string, string>()
   const seen = new Set<string>()
   const imports = new Map<string, Record<string, any>>()
-  for (const { event, recordedAt } of log) {
+  const accounts = new Map<string, Record<string, number | string>>()
+  const holds = new Map<string, Record<string, number | string>>()
+  for (const { event, recordedAt, version } of log) {
+    if (event._tag === "CreditsGranted" || event._tag === "CreditsReserved" || event._tag === "CreditsCharged" || event._tag === "CreditsRefunded") {
+      const account = accounts.get(event.userId) ?? { user_id: event.userId, version: 0, granted: 0, charged: 0, reserved: 0 }
+      const add = (column: string, n: number) => (account[column] = (account[column] as number) + n)
+      account.version = Math.max(account.version as number, version)
+      if (event._tag === "CreditsGranted") add("granted", event.amount)
+      if (event._tag === "CreditsReserved") add("reserved", event.amount)
+      if (event._tag === "CreditsCharged") add("charged", event.amount)
+      if (event._tag !== "CreditsGranted" && event._tag !== "CreditsReserved") add("reserved", -event.amount)
+      accounts.set(event.userId, account)
+      if (event._tag === "CreditsReserved") {
+        holds.set(event.importId, { import_id: event.importId, user_id: event.userId, reserved: event.amount, charged: 0, refunded: 0 })
+      }
+      const hold = "importId" in event ? holds.get(event.importId) : undefined
+      if (hold && event._tag === "CreditsCharged") hold.charged = (hold.charged as number) + event.amount
+      if (hold && event._tag === "CreditsRefunded") hold.refunded = (hold.refunded as number) + event.amount
+    }
     switch (event._tag) {
       case "ListCreated":
         if (!lists.has(event.listId)) {
@@ -197,7 +216,9 @@ const model = (log: ReadonlyArray<RecordedEvent>) => {
     listRows,
     leadKeys: [...leadKeys].map(([k, rowId]) => `${k} ${rowId}`).sort(),
     seen: [...seen].sort(),
-    imports: [...imports.values()].sort(byKey("import_id"))
+    imports: [...imports.values()].sort(byKey("import_id")),
+    accounts: [...accounts.values()].sort(byKey("user_id")),
+    holds: [...holds.values()].sort(byKey("import_id"))
   }
 }
 
@@ -226,6 +247,10 @@ const tables = (ids: Ids) =>
         total_available, completion_reason, error, cancel_requested, pages_fetched, leads_fetched, leads_imported,
         skipped_existing, skipped_duplicate, over_cap, credits_reserved, credits_charged, credits_refunded, created_at, updated_at
         from imports where import_id = any(${imports}::text::uuid[])`)
+    const accounts = yield* q(sql<Record<string, unknown>>`select user_id::text, version, granted, charged, reserved
+        from credit_accounts where user_id = any(${users}::text::uuid[])`)
+    const holds = yield* q(sql<Record<string, unknown>>`select import_id::text, user_id::text, reserved, charged, refunded
+        from credit_holds where import_id = any(${imports}::text::uuid[])`)
     const numbers = (row: Record<string, unknown>, columns: ReadonlyArray<string>) =>
       Object.fromEntries(Object.entries(row).map(([k, v]) => [k, columns.includes(k) && v !== null ? Number(v) : v]))
     return {
@@ -249,7 +274,9 @@ const tables = (ids: Ids) =>
         ]),
         created_at: iso(r.created_at),
         updated_at: iso(r.updated_at)
-      })).sort(byKey("import_id"))
+      })).sort(byKey("import_id")),
+      accounts: accounts.map((r) => numbers(r, ["version", "granted", "charged", "reserved"])).sort(byKey("user_id")),
+      holds: holds.map((r) => numbers(r, ["reserved", "charged", "refunded"])).sort(byKey("import_id"))
     }
   }).pipe(Effect.orDie)
 
@@ -280,20 +307,29 @@ layer(EventStore.layer({ inline: overLog }).pipe(Layer.provideMerge(TestDatabase
                 const result = await run(store.append(stream, events, { expectedVersion: "any" }))
                 log.push(...result.events)
               }
-              // A list and its import are created first, as the POST does.
+              // A list, its import and its reservation come first, as the POST records them.
               for (const i of [0, 1]) {
                 await append(`list-${ids.lists[i]}`, [new E.ListCreated({ listId: ids.lists[i]!, userId: ids.users[i]!, name: `l"\\${i}` })])
                 await append(`import-${ids.imports[i]}`, [withIds(requests[i]!, i, ids)])
+                // Held for every charge and refund to come (a hold never settles more than it holds).
+                await append(`credits-${ids.users[i]}`, [
+                  new E.CreditsReserved({ userId: ids.users[i]!, importId: ids.imports[i]!, amount: 1_000_000_000 })
+                ])
               }
+              // Each event on its stream, as the service appends them: a user's credit events on
+              // their credit stream (in version order), the rest on the import's.
               let group: Array<E.DomainEvent> = []
+              let groupStream = ""
               for (const { event, import: i, joinPrevious } of body) {
-                if (!joinPrevious && group.length > 0) {
-                  await append(`import-${crypto.randomUUID()}`, group)
+                const stream = event._tag.startsWith("Credits") ? `credits-${ids.users[i]}` : `import-${ids.imports[i]}`
+                if ((!joinPrevious || stream !== groupStream) && group.length > 0) {
+                  await append(groupStream, group)
                   group = []
                 }
+                groupStream = stream
                 group.push(withIds(event, i, ids))
               }
-              if (group.length > 0) await append(`import-${crypto.randomUUID()}`, group)
+              if (group.length > 0) await append(groupStream, group)
 
               const expected = model(log)
               expect(await run(tables(ids))).toEqual(expected)
