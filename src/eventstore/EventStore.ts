@@ -13,7 +13,7 @@ import { type RawBuilder, sql } from "kysely"
 import { type DomainEvent, type EventCodec, eventCodec } from "../../events/index.ts"
 import { Database, isSerializationConflict, type SqlError } from "../db/Database.ts"
 import { textArray } from "../db/sql.ts"
-import { type LogEvents, type Projection, runWrites, type Writes } from "./Projection.ts"
+import { type LogEvents, type Projection, runWrites, storedEvents, type Writes } from "./Projection.ts"
 
 /** `number` = the stream's current version (0 = no stream yet). */
 export type ExpectedVersion = number | "no-stream" | "exists" | "any"
@@ -735,7 +735,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
       const lastPosition = Number(rows[0]!.last ?? 0)
       if (events > 0) {
         yield* runWrites(fromLog(
-          sql`(select position, version, type, data, recorded_at from events where ${between(options)} and position <= ${lastPosition}::bigint)`
+          storedEvents(sql`events where ${between(options)} and position <= ${lastPosition}::bigint`)
         ))
       }
       return { events, lastPosition, complete: events < limit }

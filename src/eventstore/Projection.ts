@@ -40,15 +40,24 @@ export interface Projection {
 export type LogEvents = RawBuilder<unknown>
 
 /**
+ * Stored events as {@link LogEvents}: `from` is what follows FROM (`events` rows). Their `data` is
+ * read once per event: it is stored compressed (TOAST), each `data->…` would fetch and decompress it
+ * again, and an array cannot hold a TOAST pointer, so `(array[data])[1]` is the value itself (over a
+ * million-event log that is the difference between reading the log once and once per field). OFFSET 0
+ * keeps the planner from pulling the subquery, and so the read, into each use.
+ */
+export const storedEvents = (from: RawBuilder<unknown>): LogEvents =>
+  sql`(select position, version, type, (array[data])[1] as data, recorded_at from ${from} offset 0)`
+
+/**
  * The stored rows of `events` (events read or just appended), as {@link LogEvents}: one probe of
  * the primary key per event. As `position = any(…)`, the plan a connection keeps for the statement
  * when the log was new (not analyzed yet) scanned the log, and kept scanning as it grew: under 20
  * imports that was half the database's time. (The LIMIT keeps each probe a subquery of its own.)
  */
 export const eventsAt = (events: ReadonlyArray<RecordedEvent>): LogEvents =>
-  sql`(select s.position, s.version, s.type, s.data, s.recorded_at
-    from unnest(${`{${events.map((e) => e.position).join(",")}}`}::text::bigint[]) as p(position)
-    cross join lateral (select position, version, type, data, recorded_at from events where events.position = p.position limit 1) s)`
+  storedEvents(sql`unnest(${`{${events.map((e) => e.position).join(",")}}`}::text::bigint[]) as p(at)
+    cross join lateral (select position, version, type, data, recorded_at from events where events.position = p.at limit 1) s`)
 
 /** `writes` (and so `apply`) of a projection stated over the log: the same statements over the given events. */
 export const writesAt = (fromLog: (events: LogEvents) => Writes) => (events: ReadonlyArray<RecordedEvent>): Writes =>
