@@ -14,7 +14,7 @@ import { applyWrites, type LogEvents, type Projection, type Writes, writesAt } f
 
 const amount = sql`(e.data->>'amount')::bigint`
 const sumOf = (types: ReadonlyArray<string>): RawBuilder<unknown> =>
-  sql`coalesce(sum(${amount}) filter (where e.type in (${sql.join(types.map((t) => sql.lit(t)))})), 0)`
+  sql`coalesce(sum(${amount}) filter (where e.type in (${sql.join(types)})), 0)`
 
 /** Per import: what the events charge and refund on its hold. */
 const settled = (events: LogEvents) =>

@@ -25,7 +25,7 @@ const inserted = (events: LogEvents) =>
 const last = (value: RawBuilder<unknown>, where: RawBuilder<unknown>) =>
   sql`(array_agg(${value} order by e.position desc) filter (where ${where}))[1]`
 const sumOf = (value: RawBuilder<unknown>, type: string) =>
-  sql`coalesce(sum(${value}) filter (where e.type = ${sql.lit(type)}), 0)`
+  sql`coalesce(sum(${value}) filter (where e.type = ${type}), 0)`
 const ended = sql`e.type in ('ImportCompleted', 'ImportFailed', 'ImportCanceled')`
 
 /**

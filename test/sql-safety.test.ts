@@ -22,16 +22,6 @@ const REVIEWED: ReadonlyArray<{ readonly file: string; readonly code: string; re
     why: "a literal column list"
   },
   {
-    file: "src/db/sql.ts",
-    code: 'sql.raw(Object.entries(columns).map(([name, type]) => `${name} ${type}`).join(", "))',
-    why: "column names and types from the projections' constant records (list-rows, lead-index)"
-  },
-  {
-    file: "src/db/sql.ts",
-    code: 'sql.raw(Object.keys(columns).join(", "))',
-    why: "the same constant records"
-  },
-  {
     file: "src/eventstore/Projection.ts",
     code: ": sql`with ${sql.join(statements.map((s, i) => sql`${sql.raw(`w${i}`)} as (${s})`))} select 1`",
     why: "CTE names w0, w1, … from a counter"

@@ -118,7 +118,7 @@ describe(`a rebuild whose process is killed (${backend})`, () => {
       throw new Error(`${String(e)}\n--- service output ---\n${output.join("").slice(-4000)}`)
     } finally {
       child.kill("SIGKILL")
-      rmSync(dataDir, { recursive: true, force: true })
+      rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
       await scratch?.drop()
     }
   }, 240_000)
