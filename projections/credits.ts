@@ -10,7 +10,7 @@
  * and written with one statement, however many events.
  */
 import { type RawBuilder, sql } from "kysely"
-import { applyWrites, type LogEvents, type Projection, type Writes, writesAt } from "../src/eventstore/Projection.ts"
+import { type LogEvents, overLog, type Writes } from "../src/eventstore/Projection.ts"
 
 const amount = sql`(e.data->>'amount')::bigint`
 const sumOf = (types: ReadonlyArray<string>): RawBuilder<unknown> =>
@@ -45,13 +45,9 @@ const fromLog = (events: LogEvents): Writes => [[
     from (${settled(events)}) s where credit_holds.import_id = s.import_id`
 ]]
 
-const writes = writesAt(fromLog)
-
-export const creditsProjection: Projection = {
+export const creditsProjection = overLog({
   name: "credits",
   handles: ["CreditsGranted", "CreditsReserved", "CreditsCharged", "CreditsRefunded"],
   tables: ["credit_accounts", "credit_holds"],
-  apply: applyWrites(writes),
-  writes,
   fromLog
-}
+})

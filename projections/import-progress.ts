@@ -8,7 +8,7 @@
  */
 import { type RawBuilder, sql } from "kysely"
 import type { RecordedEvent } from "../src/eventstore/EventStore.ts"
-import { applyWrites, eventsAt, type LogEvents, type Projection, type Writes } from "../src/eventstore/Projection.ts"
+import { eventsAt, type LogEvents, overLog, type Writes } from "../src/eventstore/Projection.ts"
 
 const inserted = (events: LogEvents) =>
   sql`insert into imports (import_id, user_id, list_id, url, requested, max_results, was_capped, skip_existing_customers,
@@ -90,7 +90,7 @@ const writes = (events: ReadonlyArray<RecordedEvent>): Writes => {
   return [...(requested ? [[inserted(at)]] : []), ...(others ? [[changed(at)]] : [])]
 }
 
-export const importProgressProjection: Projection = {
+export const importProgressProjection = overLog({
   name: "import-progress",
   handles: [
     "ImportRequested",
@@ -108,7 +108,6 @@ export const importProgressProjection: Projection = {
     "ImportCanceled"
   ],
   tables: ["imports"],
-  apply: applyWrites(writes),
   writes,
   fromLog
-}
+})

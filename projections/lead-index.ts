@@ -5,7 +5,7 @@
  * Stated over the log: the keys are read from the stored events, not sent again.
  */
 import { sql } from "kysely"
-import { applyWrites, type LogEvents, type Projection, type Writes, writesAt } from "../src/eventstore/Projection.ts"
+import { type LogEvents, overLog, type Writes } from "../src/eventstore/Projection.ts"
 
 // Two tables, so one step: the seen keys and the list keys never meet.
 const fromLog = (events: LogEvents): Writes => [[
@@ -26,13 +26,9 @@ const fromLog = (events: LogEvents): Writes => [[
     on conflict do nothing`
 ]]
 
-const writes = writesAt(fromLog)
-
-export const leadIndexProjection: Projection = {
+export const leadIndexProjection = overLog({
   name: "lead-index",
   handles: ["LeadsDeduped", "BatchPersisted"],
   tables: ["lead_keys", "import_seen_keys"],
-  apply: applyWrites(writes),
-  writes,
   fromLog
-}
+})

@@ -4,7 +4,7 @@
  * rows of BatchPersisted events where they are stored, in log order.
  */
 import { sql } from "kysely"
-import { applyWrites, type LogEvents, type Projection, type Writes, writesAt } from "../src/eventstore/Projection.ts"
+import { type LogEvents, overLog, type Writes } from "../src/eventstore/Projection.ts"
 
 /** profileOf (events/lead.ts) in SQL: what a row shows of its lead. */
 const profile = sql`jsonb_build_object('firstName', l.lead->'firstName', 'lastName', l.lead->'lastName',
@@ -21,13 +21,9 @@ const fromLog = (events: LogEvents): Writes => [[sql`
     cross join lateral (select r.row->'lead') as l(lead)
   order by e.position, r.ord`]]
 
-const writes = writesAt(fromLog)
-
-export const listRowsProjection: Projection = {
+export const listRowsProjection = overLog({
   name: "list-rows",
   handles: ["BatchPersisted"],
   tables: ["list_rows"],
-  apply: applyWrites(writes),
-  writes,
   fromLog
-}
+})

@@ -5,7 +5,7 @@
  */
 import { sql } from "kysely"
 import type { RecordedEvent } from "../src/eventstore/EventStore.ts"
-import { applyWrites, eventsAt, type LogEvents, type Projection, type Writes } from "../src/eventstore/Projection.ts"
+import { eventsAt, type LogEvents, overLog, type Writes } from "../src/eventstore/Projection.ts"
 
 const created = (events: LogEvents) =>
   sql`insert into lists (id, user_id, name, created_at)
@@ -32,11 +32,10 @@ const writes = (events: ReadonlyArray<RecordedEvent>): Writes => {
   ]
 }
 
-export const listsProjection: Projection = {
+export const listsProjection = overLog({
   name: "lists",
   handles: ["ListCreated", "BatchPersisted"],
   tables: ["lists"],
-  apply: applyWrites(writes),
   writes,
   fromLog
-}
+})

@@ -59,9 +59,21 @@ export const eventsAt = (events: ReadonlyArray<RecordedEvent>): LogEvents =>
   storedEvents(sql`unnest(${`{${events.map((e) => e.position).join(",")}}`}::text::bigint[]) as p(at)
     cross join lateral (select position, version, type, data, recorded_at from events where events.position = p.at limit 1) s`)
 
-/** `writes` (and so `apply`) of a projection stated over the log: the same statements over the given events. */
-export const writesAt = (fromLog: (events: LogEvents) => Writes) => (events: ReadonlyArray<RecordedEvent>): Writes =>
+/** `writes` of a projection stated over the log: the same statements over the given events. */
+const writesAt = (fromLog: (events: LogEvents) => Writes) => (events: ReadonlyArray<RecordedEvent>): Writes =>
   events.length === 0 ? [] : fromLog(eventsAt(events))
+
+/**
+ * A projection stated over the log: `apply` and `writes` follow from `fromLog` (`writes` may be
+ * given, to leave out steps the appended events cannot need).
+ */
+export const overLog = (projection: Omit<Projection, "apply" | "writes" | "fromLog"> & {
+  readonly fromLog: (events: LogEvents) => Writes
+  readonly writes?: (events: ReadonlyArray<RecordedEvent>) => Writes
+}): Projection => {
+  const writes = projection.writes ?? writesAt(projection.fromLog)
+  return { ...projection, writes, apply: applyWrites(writes) }
+}
 
 /** Statements as one: each a data-modifying CTE, all run to completion whatever the main query reads. */
 export const asOneStatement = (statements: ReadonlyArray<RawBuilder<unknown>>): RawBuilder<unknown> =>
