@@ -8,20 +8,33 @@
 import { createHash } from "node:crypto"
 
 const NAMESPACE = "5b1f7c3e-9a4d-4e8b-8c2f-0d6a1e9b7c55"
+const NAMESPACE_BYTES = Buffer.from(NAMESPACE.replace(/-/g, ""), "hex")
 
 /** RFC 4122 version-5 UUID (SHA-1 of namespace + name). */
 export const uuidV5 = (name: string, namespace: string = NAMESPACE): string => {
-  const ns = Buffer.from(namespace.replace(/-/g, ""), "hex")
-  const bytes = createHash("sha1").update(ns).update(name, "utf8").digest().subarray(0, 16)
+  const ns = namespace === NAMESPACE ? NAMESPACE_BYTES : Buffer.from(namespace.replace(/-/g, ""), "hex")
+  const bytes = createHash("sha1").update(ns).update(name, "utf8").digest()
   bytes[6] = (bytes[6]! & 0x0f) | 0x50
   bytes[8] = (bytes[8]! & 0x3f) | 0x80
-  const hex = bytes.toString("hex")
+  const hex = bytes.toString("hex", 0, 16)
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
+// A page's stages ask for the same few ids again and again (each lock-and-check names the
+// import's halt events): remembered, up to a bound, instead of hashed each time.
+const remembered = new Map<string, string>()
+const REMEMBERED_AT_MOST = 50_000
+
 /** The id of the event `type` that `scope` (an import, a user) records for `key` (a page, a run). */
-export const eventIdFor = (scope: string, type: string, key: string | number = ""): string =>
-  uuidV5(`${scope}/${type}/${key}`)
+export const eventIdFor = (scope: string, type: string, key: string | number = ""): string => {
+  const name = `${scope}/${type}/${key}`
+  let id = remembered.get(name)
+  if (id === undefined) {
+    if (remembered.size >= REMEMBERED_AT_MOST) remembered.clear()
+    remembered.set(name, id = uuidV5(name))
+  }
+  return id
+}
 
 export const importStream = (importId: string) => `import-${importId}`
 export const creditsStream = (userId: string) => `credits-${userId}`

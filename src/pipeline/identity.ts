@@ -31,7 +31,17 @@ export const profileSlug = (url: string | null): string | null => {
   }
 }
 
+// A lead's stages ask for its identity several times (to look up, to decide, to persist); a
+// lead is immutable, so it is worked out once per lead object.
+const identities = new WeakMap<Lead, LeadIdentity>()
+
 export const leadIdentity = (lead: Lead): LeadIdentity => {
+  let identity = identities.get(lead)
+  if (identity === undefined) identities.set(lead, identity = identityOf(lead))
+  return identity
+}
+
+const identityOf = (lead: Lead): LeadIdentity => {
   const slug = profileSlug(lead.linkedinUrl) ?? lead.publicIdentifier?.toLowerCase() ?? null
   const stable = [
     lead.memberUrn ? `urn:${lead.memberUrn.toLowerCase()}` : null,
