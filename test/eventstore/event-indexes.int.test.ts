@@ -6,44 +6,12 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { CompiledQuery, type Kysely, sql } from "kysely"
+import { CompiledQuery, sql } from "kysely"
 import { Database, makeDatabase } from "../../src/db/Database.ts"
-import type { DB } from "../../src/db/schema.ts"
 import { makeEventStore, type ReadAllOptions, type RecordedEvent } from "../../src/eventstore/EventStore.ts"
 import { eventsAt } from "../../src/eventstore/Projection.ts"
 import { TestDatabase } from "../support/db.ts"
-
-/** `target`'s member, methods bound to it (they use private fields a proxy does not have). */
-const member = (target: object, property: PropertyKey) => {
-  const value = Reflect.get(target, property, target)
-  return typeof value === "function" ? value.bind(target) : value
-}
-
-/** A Kysely that records every raw statement it runs (what `sql`...`.execute(q)` sends). */
-const recording = (kysely: Kysely<DB>, statements: Array<CompiledQuery>): Kysely<DB> =>
-  new Proxy(kysely, {
-    get: (target, property) =>
-      property === "getExecutor"
-        ? () =>
-          new Proxy(target.getExecutor(), {
-            get: (executor, p) =>
-              p === "executeQuery"
-                ? (query: CompiledQuery, ...rest: Array<unknown>) => {
-                  statements.push(query)
-                  return (executor.executeQuery as any)(query, ...rest)
-                }
-                : member(executor, p)
-          })
-        : member(target, property)
-  })
-
-interface PlanNode {
-  readonly "Node Type": string
-  readonly "Relation Name"?: string
-  readonly "Index Name"?: string
-  readonly "Plans"?: ReadonlyArray<PlanNode>
-}
-const nodesOf = (node: PlanNode): ReadonlyArray<PlanNode> => [node, ...(node.Plans ?? []).flatMap(nodesOf)]
+import { nodesOf, type PlanNode, recording } from "../support/plans.ts"
 
 layer(TestDatabase(), { excludeTestServices: true })("the event log's indexes", (it) => {
   it.effect("serve every filter of readAll", () =>

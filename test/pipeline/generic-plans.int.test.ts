@@ -1,0 +1,102 @@
+/**
+ * The service's PostgreSQL connections plan each prepared statement once (plan_cache_mode =
+ * force_generic_plan): a plan made without the statement's values, and kept for the
+ * connection's life, however the tables grow. So every statement an import sends (captured as
+ * the database receives it) must find its rows through indexes in such a plan, made on a
+ * database whose tables were never analyzed — as a new deployment's are while its first
+ * imports run — and never read a table that grows with the imports from end to end.
+ */
+import { expect, layer } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer } from "effect"
+import { CompiledQuery, sql } from "kysely"
+import { Database } from "../../src/db/Database.ts"
+import { Imports } from "../../src/imports/Imports.ts"
+import { ImportStages } from "../../src/pipeline/ImportStages.ts"
+import { localStageRunner } from "../../src/pipeline/LocalEngine.ts"
+import { runImport } from "../../src/pipeline/runImport.ts"
+import { countingLeadSource, servicesCounting } from "../support/counting-lead-source.ts"
+import { backend, TestDatabase } from "../support/db.ts"
+import { makeUser } from "../support/fixtures.ts"
+import { nodesOf, type PlanNode, recording } from "../support/plans.ts"
+
+const statements: Array<CompiledQuery> = []
+
+/** The database as the services get it, every raw statement they send recorded. */
+const Recorded = Layer.effect(
+  Database,
+  Effect.map(Database, (db) => Database.of({ ...db, query: (f) => db.query((q) => f(recording(q, statements))) }))
+)
+
+const Services = servicesCounting(countingLeadSource()).pipe(
+  Layer.provideMerge(Recorded),
+  Layer.provideMerge(TestDatabase()),
+  Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({})))
+)
+
+/** Tables that grow with every import, page or lead: reading one whole would slow every page. */
+const growing = [
+  "events",
+  "streams",
+  "lead_keys",
+  "import_seen_keys",
+  "list_rows",
+  "lists",
+  "imports",
+  "credit_holds",
+  "credit_accounts"
+]
+
+/** A parameter as an SQL literal, for EXECUTE (the prepared statement gives it its type). */
+const literal = (value: unknown): string =>
+  value === null || value === undefined
+    ? "null"
+    : typeof value === "number" || typeof value === "bigint" || typeof value === "boolean"
+    ? String(value)
+    : `'${(value instanceof Date ? value.toISOString() : typeof value === "string" ? value : JSON.stringify(value)).replace(/'/g, "''")}'`
+
+layer(Services, { excludeTestServices: true })(`an import's statements in plans kept for good (${backend})`, (it) => {
+  it.effect("probe indexes, and never read a growing table whole, on a database never analyzed", () =>
+    Effect.gen(function*() {
+      const db = yield* Database
+      if (db.backend === "postgres") {
+        const { rows } = yield* Effect.promise(() => sql<{ plan_cache_mode: string }>`show plan_cache_mode`.execute(db.kysely))
+        expect(rows[0]!.plan_cache_mode).toBe("force_generic_plan")
+      }
+      // Two imports of one user into one list, the second repeating the first's search: every
+      // stage, dedupe finding leads in the list, the refund and the end.
+      const user = yield* makeUser({ credits: 1_000 })
+      const imports = yield* Imports
+      const stages = yield* ImportStages
+      const url = `https://www.linkedin.com/sales/search/people?query=(plans-${crypto.randomUUID().slice(0, 8)})`
+      statements.length = 0
+      const first = yield* imports.start(user.userId, { url, maxResults: 60, skipExistingCustomers: true }).pipe(Effect.orDie)
+      yield* runImport(first.importId, first.runId, () => localStageRunner(stages))
+      const second = yield* imports.start(user.userId, { url, maxResults: 60, skipExistingCustomers: true, listId: first.listId })
+        .pipe(Effect.orDie)
+      const summary = yield* runImport(second.importId, second.runId, () => localStageRunner(stages))
+      expect(summary.outcome?.outcome).toBe("completed")
+
+      const distinct = [...new Map(statements.map((s) => [s.sql, s])).values()]
+      expect(distinct.length).toBeGreaterThan(10)
+      const scans: Array<{ sql: string; table: string }> = []
+      for (const [i, statement] of distinct.entries()) {
+        const plan = yield* Effect.promise(() =>
+          db.kysely.transaction().execute(async (trx) => {
+            await sql`set local plan_cache_mode = force_generic_plan`.execute(trx)
+            await trx.executeQuery(CompiledQuery.raw(`prepare kept_${i} as ${statement.sql}`, []))
+            const { rows } = await trx.executeQuery<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>(
+              CompiledQuery.raw(`explain (format json) execute kept_${i}(${statement.parameters.map(literal).join(", ")})`, [])
+            )
+            await trx.executeQuery(CompiledQuery.raw(`deallocate kept_${i}`, []))
+            return rows[0]!["QUERY PLAN"][0]!.Plan
+          })
+        )
+        for (const node of nodesOf(plan)) {
+          if (node["Node Type"] === "Seq Scan" && growing.includes(node["Relation Name"] ?? "")) {
+            scans.push({ sql: statement.sql.replace(/\s+/g, " ").slice(0, 160), table: node["Relation Name"]! })
+          }
+        }
+      }
+      expect(scans).toEqual([])
+    }), 60_000)
+})
