@@ -7,8 +7,7 @@
  * event of a kind says — however many events. The same rows as applying the events one by one.
  */
 import { type RawBuilder, sql } from "kysely"
-import type { RecordedEvent } from "../src/eventstore/EventStore.ts"
-import { eventsAt, type LogEvents, overLog, type Writes } from "../src/eventstore/Projection.ts"
+import { type LogEvents, overLog, type Writes } from "../src/eventstore/Projection.ts"
 
 const inserted = (events: LogEvents) =>
   sql`insert into imports (import_id, user_id, list_id, url, requested, max_results, was_capped, skip_existing_customers,
@@ -83,12 +82,10 @@ const changed = (events: LogEvents) =>
 const fromLog = (events: LogEvents): Writes => [[inserted(events)], [changed(events)]]
 
 // Inline, only the steps the appended events need: most appends request no import.
-const writes = (events: ReadonlyArray<RecordedEvent>): Writes => {
-  const at = eventsAt(events)
-  const requested = events.some((e) => e.type === "ImportRequested")
-  const others = events.some((e) => e.type !== "ImportRequested")
-  return [...(requested ? [[inserted(at)]] : []), ...(others ? [[changed(at)]] : [])]
-}
+const writes = (types: ReadonlyArray<string>, events: LogEvents): Writes => [
+  ...(types.includes("ImportRequested") ? [[inserted(events)]] : []),
+  ...(types.some((type) => type !== "ImportRequested") ? [[changed(events)]] : [])
+]
 
 export const importProgressProjection = overLog({
   name: "import-progress",

@@ -23,8 +23,8 @@ const REVIEWED: ReadonlyArray<{ readonly file: string; readonly code: string; re
   },
   {
     file: "src/eventstore/Projection.ts",
-    code: ": sql`with ${sql.join(statements.map((s, i) => sql`${sql.raw(`w${i}`)} as (${s})`))} select 1`",
-    why: "CTE names w0, w1, … from a counter"
+    code: "sql.join(statements.map((s, i) => sql`${sql.raw(`${prefix}${i}`)} as (${s})`))",
+    why: "CTE names w0, w1, … (or p0, …) from a constant prefix and a counter"
   },
   {
     file: "src/eventstore/generations.ts",

@@ -3,7 +3,8 @@
  * ordered reads that never skip an event that commits late.
  *
  * - `append` checks the expected version, the event ids and inserts every event in
- *   ONE statement; inline projections then run in the same transaction.
+ *   ONE statement; inline projections run in the same transaction, the first step of those
+ *   stated over the log in that same statement.
  * - Reads in global order are gated by `pg_snapshot_xmin`: a row is only handed out
  *   once every transaction that could still commit below it has finished, and the
  *   checkpoint is the pair (transaction_id, position).
@@ -13,7 +14,7 @@ import { type RawBuilder, sql } from "kysely"
 import { type DomainEvent, type EventCodec, eventCodec } from "../../events/index.ts"
 import { Database, isSerializationConflict, type SqlError } from "../db/Database.ts"
 import { textArray } from "../db/sql.ts"
-import { type LogEvents, type Projection, runWrites, storedEvents, type Writes } from "./Projection.ts"
+import { asCtes, eventsAt, type LogEvents, type Projection, runWrites, storedEvents, type Writes } from "./Projection.ts"
 
 /** `number` = the stream's current version (0 = no stream yet). */
 export type ExpectedVersion = number | "no-stream" | "exists" | "any"
@@ -367,7 +368,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
    * statement — a simpler statement than the batch's, cheaper to plan where plans are not kept
    * (PGlite).
    */
-  const singleStatement = (p: Prepared) =>
+  const singleStatement = (p: Prepared, projected: (appended: (types: ReadonlyArray<string>) => LogEvents) => ReadonlyArray<RawBuilder<unknown>> = () => []) =>
     Effect.gen(function*() {
       const n = p.events.length
       const streamId = p.streamId
@@ -395,6 +396,13 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
             update streams set version = version + ${n}::int, updated_at = now()
             where stream_id = ${streamId} and version = ${expected}::int and not exists (select 1 from existing)
             returning version)`
+      // The inline projections' first step, over the rows just inserted (their data as sent: the
+      // stored copy need not be read back), as more data-modifying CTEs of this statement. Over an
+      // append that inserts nothing (a retry, a version conflict) they write nothing.
+      const appended = (types: ReadonlyArray<string>): LogEvents =>
+        sql`(select position, version, type, data, recorded_at from inserted where type in (${sql.join(types)}))`
+      const statements = projected(appended)
+      const projections = statements.length > 0 ? sql`, ${asCtes(statements, "p")}` : sql``
       const { rows } = yield* db.query((q) =>
         sql<{ existing: Array<EventRow>; inserted: Array<InsertedRow>; current_version: number | null }>`
           with ${existing}, ${bump},
@@ -405,11 +413,14 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
                    ${p.options.correlationId ?? null}::text, ${p.options.causationId ?? null}::text, ${p.options.userId ?? null}::text
             from bump, jsonb_array_elements(${JSON.stringify(p.encoded)}::text::jsonb) with ordinality as e(value, ord)
             order by e.ord
-            returning position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, recorded_at
-          )
+            returning position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, recorded_at,
+              type, data
+          )${projections}
           select
             (select coalesce(json_agg(x), '[]'::json) from existing x) as existing,
-            (select coalesce(json_agg(i order by i.version), '[]'::json) from inserted i) as inserted,
+            (select coalesce(json_agg(json_build_object('position', i.position, 'transaction_id', i.transaction_id,
+               'event_id', i.event_id, 'stream_id', i.stream_id, 'version', i.version, 'recorded_at', i.recorded_at)
+               order by i.version), '[]'::json) from inserted i) as inserted,
             (select version from streams where stream_id = ${streamId}) as current_version`.execute(q)
       )
       const result = rows[0]!
@@ -420,12 +431,16 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
   const appendStatement = (batch: ReadonlyArray<Prepared>) =>
     batch.length === 1 ? Effect.map(singleStatement(batch[0]!), (outcome) => [outcome]) : batchStatement(batch)
 
-  /** One append in the caller's transaction (or its own): the statement, then the inline projections. */
+  /**
+   * One append in the caller's transaction (or its own), with its inline projections: the first
+   * step of those that state their writes in the append's own statement, the rest after it.
+   */
   const appendAlone = (p: Prepared) =>
     Effect.gen(function*() {
-      const [outcome] = yield* appendStatement([p])
-      const result = yield* outcome!
-      if (!result.alreadyAppended) yield* applyInline(result.events)
+      const types = p.encoded.map((e) => e.type)
+      const outcome = yield* singleStatement(p, (appended) => inlineWrites(types, appended)[0] ?? [])
+      const result = yield* outcome
+      if (!result.alreadyAppended) yield* applyInline(result.events, 1)
       return result
     })
 
@@ -582,25 +597,30 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
     })
 
   /**
-   * The inline projections of an append. Those that state their writes go together: step k of
-   * each as one statement (they write tables of their own), so an append that touches four
-   * projections costs one round trip, not five; any other projection applies after them.
+   * The steps of the inline projections that state their writes, for appended events of `types`
+   * (`events` gives the relation of those of the types a projection handles). Step k of each goes
+   * with step k of the others, as one statement (they write tables of their own): an append that
+   * touches four projections costs a statement per step, not per projection.
    */
-  const applyInline = (recorded: ReadonlyArray<RecordedEvent>) =>
+  const inlineWrites = (types: ReadonlyArray<string>, events: (handled: ReadonlyArray<string>) => LogEvents): Writes => {
+    const steps: Array<Array<RawBuilder<unknown>>> = []
+    for (const projection of inline) {
+      const handled = [...new Set(types.filter((type) => projection.handles.includes(type)))]
+      if (projection.writes === undefined || handled.length === 0) continue
+      projection.writes(handled, events(handled)).forEach((step, k) => (steps[k] ??= []).push(...step))
+    }
+    return steps
+  }
+
+  /** The inline projections of appended events, from step `from` on; then those that apply in TypeScript. */
+  const applyInline = (recorded: ReadonlyArray<RecordedEvent>, from: number) =>
     Effect.gen(function*() {
-      const steps: Array<Array<RawBuilder<unknown>>> = []
-      const others: Array<Effect.Effect<void, SqlError, Database>> = []
+      const steps = inlineWrites(recorded.map((e) => e.type), (handled) => eventsAt(recorded.filter((e) => handled.includes(e.type))))
+      yield* runWrites(steps.slice(from))
       for (const projection of inline) {
         const handled = recorded.filter((e) => projection.handles.includes(e.type))
-        if (handled.length === 0) continue
-        if (projection.writes === undefined) {
-          others.push(projection.apply(handled))
-          continue
-        }
-        projection.writes(handled).forEach((step, k) => (steps[k] ??= []).push(...step))
+        if (projection.writes === undefined && handled.length > 0) yield* projection.apply(handled)
       }
-      yield* runWrites(steps)
-      for (const apply of others) yield* apply
     }).pipe(Effect.provideService(Database, db))
 
   const streamVersion = (streamId: string) =>

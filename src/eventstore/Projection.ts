@@ -22,11 +22,12 @@ export interface Projection {
   /** Applies `events` (only handled types, in global order). Must be deterministic: replays run it again. */
   apply(events: ReadonlyArray<RecordedEvent>): Effect.Effect<void, SqlError, Database>
   /**
-   * The same writes as statements, unsent: the event store sends the steps of every inline
-   * projection an append touches together, one round trip per step rather than per statement
-   * (projections write tables of their own, so their statements never meet).
+   * The same writes as statements, unsent, for appended events of the given types (those it
+   * handles), over `events`, a relation of them (see {@link LogEvents}): the event store sends the
+   * first step with the append itself, and step k of every inline projection an append touches
+   * together. Over no events (an append that inserted none) they must write nothing.
    */
-  readonly writes?: (events: ReadonlyArray<RecordedEvent>) => Writes
+  readonly writes?: (types: ReadonlyArray<string>, events: LogEvents) => Writes
   /**
    * The writes stated over the log itself: `events` is a relation of the events to apply (their
    * `position`, `version`, `type`, `data` and `recorded_at`; only handled types), read where they are stored.
@@ -59,27 +60,25 @@ export const eventsAt = (events: ReadonlyArray<RecordedEvent>): LogEvents =>
   storedEvents(sql`unnest(${`{${events.map((e) => e.position).join(",")}}`}::text::bigint[]) as p(at)
     cross join lateral (select position, version, type, data, recorded_at from events where events.position = p.at limit 1) s`)
 
-/** `writes` of a projection stated over the log: the same statements over the given events. */
-const writesAt = (fromLog: (events: LogEvents) => Writes) => (events: ReadonlyArray<RecordedEvent>): Writes =>
-  events.length === 0 ? [] : fromLog(eventsAt(events))
-
 /**
  * A projection stated over the log: `apply` and `writes` follow from `fromLog` (`writes` may be
- * given, to leave out steps the appended events cannot need).
+ * given, to leave out steps the appended types cannot need).
  */
 export const overLog = (projection: Omit<Projection, "apply" | "writes" | "fromLog"> & {
   readonly fromLog: (events: LogEvents) => Writes
-  readonly writes?: (events: ReadonlyArray<RecordedEvent>) => Writes
+  readonly writes?: (types: ReadonlyArray<string>, events: LogEvents) => Writes
 }): Projection => {
-  const writes = projection.writes ?? writesAt(projection.fromLog)
+  const writes = projection.writes ?? ((_: ReadonlyArray<string>, events: LogEvents) => projection.fromLog(events))
   return { ...projection, writes, apply: applyWrites(writes) }
 }
 
+/** Statements as CTEs named `<prefix>0`, `<prefix>1`, …, for a WITH. */
+export const asCtes = (statements: ReadonlyArray<RawBuilder<unknown>>, prefix: "w" | "p"): RawBuilder<unknown> =>
+  sql.join(statements.map((s, i) => sql`${sql.raw(`${prefix}${i}`)} as (${s})`))
+
 /** Statements as one: each a data-modifying CTE, all run to completion whatever the main query reads. */
 export const asOneStatement = (statements: ReadonlyArray<RawBuilder<unknown>>): RawBuilder<unknown> =>
-  statements.length === 1
-    ? statements[0]!
-    : sql`with ${sql.join(statements.map((s, i) => sql`${sql.raw(`w${i}`)} as (${s})`))} select 1`
+  statements.length === 1 ? statements[0]! : sql`with ${asCtes(statements, "w")} select 1`
 
 /** Runs steps in order, each as one statement. */
 export const runWrites = (steps: Writes): Effect.Effect<void, SqlError, Database> =>
@@ -90,6 +89,7 @@ export const runWrites = (steps: Writes): Effect.Effect<void, SqlError, Database
     }
   })
 
-/** `apply` for a projection that states its writes. */
-export const applyWrites = (writes: (events: ReadonlyArray<RecordedEvent>) => Writes) =>
-(events: ReadonlyArray<RecordedEvent>) => Effect.suspend(() => runWrites(writes(events)))
+/** `apply` for a projection that states its writes: them, over the events where they are stored. */
+export const applyWrites = (writes: (types: ReadonlyArray<string>, events: LogEvents) => Writes) =>
+(events: ReadonlyArray<RecordedEvent>) =>
+  Effect.suspend(() => events.length === 0 ? Effect.void : runWrites(writes([...new Set(events.map((e) => e.type))], eventsAt(events))))

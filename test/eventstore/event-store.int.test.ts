@@ -9,7 +9,7 @@ import { sql } from "kysely"
 import { CreditsGranted, eventCodec, makeEventCodec } from "../../events/index.ts"
 import { Database } from "../../src/db/Database.ts"
 import { EventStore, IdempotencyConflict, makeEventStore, WrongExpectedVersion } from "../../src/eventstore/EventStore.ts"
-import { applyWrites, type Projection, type Writes } from "../../src/eventstore/Projection.ts"
+import { applyWrites, type LogEvents, type Projection, type Writes } from "../../src/eventstore/Projection.ts"
 import { domainEvent } from "../support/arbitraries.ts"
 import { TestDatabase } from "../support/db.ts"
 import { eventually } from "../support/eventually.ts"
@@ -255,25 +255,20 @@ layer(EventStore.layer().pipe(Layer.provideMerge(TestDatabase())), { excludeTest
         expect(yield* store.streamVersion(s)).toBe(2)
       }))
 
-    // Projections that state their writes: step k of each goes as one statement, in step order.
-    const amountsOf = (events: ReadonlyArray<{ readonly streamId: string; readonly event: unknown }>) =>
-      events.map((e) => ({ stream_id: e.streamId, amount: (e.event as CreditsGranted).amount }))
-    const rowsThenCount = (events: Parameters<NonNullable<Projection["writes"]>>[0]): Writes => {
-      const rows = JSON.stringify(amountsOf(events))
-      return [
-        [sql`insert into test_steps_grants (stream_id, amount)
-            select stream_id, amount from jsonb_to_recordset(${rows}::text::jsonb) as r(stream_id text, amount int)`],
-        // Sees the rows step 1 inserted: it runs as a statement after it.
-        [sql`insert into test_steps_counts (stream_id, n)
-            select stream_id, count(*) from test_steps_grants where stream_id in
-              (select stream_id from jsonb_to_recordset(${rows}::text::jsonb) as r(stream_id text)) group by stream_id
-            on conflict (stream_id) do update set n = excluded.n`]
-      ]
-    }
-    const sums = (events: Parameters<NonNullable<Projection["writes"]>>[0]): Writes => [[
+    // Projections that state their writes over the events (each test stream's grants name it as
+    // their user): step 1 of each goes with the append, as one statement; later steps after it.
+    const rowsThenCount = (_: ReadonlyArray<string>, events: LogEvents): Writes => [
+      [sql`insert into test_steps_grants (stream_id, amount)
+          select e.data->>'userId', (e.data->>'amount')::int from ${events} e order by e.position`],
+      // Sees the rows step 1 inserted: it runs as a statement after it.
+      [sql`insert into test_steps_counts (stream_id, n)
+          select stream_id, count(*) from test_steps_grants where stream_id in (select e.data->>'userId' from ${events} e)
+          group by stream_id
+          on conflict (stream_id) do update set n = excluded.n`]
+    ]
+    const sums = (_: ReadonlyArray<string>, events: LogEvents): Writes => [[
       sql`insert into test_steps_sums (stream_id, total)
-          select stream_id, sum(amount) from jsonb_to_recordset(${JSON.stringify(amountsOf(events))}::text::jsonb)
-            as r(stream_id text, amount int) group by stream_id
+          select e.data->>'userId', sum((e.data->>'amount')::int) from ${events} e group by 1
           on conflict (stream_id) do update set total = test_steps_sums.total + excluded.total`
     ]]
     const stated: ReadonlyArray<Projection> = [
@@ -300,24 +295,34 @@ layer(EventStore.layer().pipe(Layer.provideMerge(TestDatabase())), { excludeTest
           ).pipe(Effect.map(({ rows }) => ({ n: rows[0]!.n, total: rows[0]!.total })))
 
         const s = stream("steps")
-        yield* store.append(s, [grant(2), grant(3)], { expectedVersion: "no-stream" })
-        // The append, step 1 of both, step 2 of the first, then the apply-only projection's two inserts.
-        expect(statements).toBe(1 + 2 + 2)
+        yield* store.append(s, [grant(2, s), grant(3, s)], { expectedVersion: "no-stream" })
+        // The append with step 1 of both, step 2 of the first, then the apply-only projection's two inserts.
+        expect(statements).toBe(1 + 1 + 2)
         expect(yield* state(s)).toEqual({ n: 2, total: 5 })
-        yield* store.append(s, [grant(4)], { expectedVersion: 2 })
+        yield* store.append(s, [grant(4, s)], { expectedVersion: 2 })
         expect(yield* state(s)).toEqual({ n: 3, total: 9 })
 
+        // A retry of an append already made inserts nothing, and so no projection writes again; nor
+        // does an append that loses on its expected version.
+        const id = uuid()
+        yield* store.append(s, [grant(1, s)], { expectedVersion: 3, eventIds: [id] })
+        expect(yield* state(s)).toEqual({ n: 4, total: 10 })
+        const again = yield* store.append(s, [grant(1, s)], { expectedVersion: 3, eventIds: [id] })
+        expect(again.alreadyAppended).toBe(true)
+        expect(Exit.isFailure(yield* Effect.exit(store.append(s, [grant(9, s)], { expectedVersion: 1 })))).toBe(true)
+        expect(yield* state(s)).toEqual({ n: 4, total: 10 })
+
         // Step 1 of the first fails (the check): nothing of the append or of any projection stays.
-        const exit = yield* Effect.exit(db.transaction(store.append(s, [grant(5), grant(-1)], { expectedVersion: 3 })))
+        const exit = yield* Effect.exit(db.transaction(store.append(s, [grant(5, s), grant(-1, s)], { expectedVersion: 4 })))
         expect(Exit.isFailure(exit)).toBe(true)
-        expect(yield* state(s)).toEqual({ n: 3, total: 9 })
-        expect(yield* store.streamVersion(s)).toBe(3)
+        expect(yield* state(s)).toEqual({ n: 4, total: 10 })
+        expect(yield* store.streamVersion(s)).toBe(4)
 
         // The same events through each projection's own apply give the same rows.
         const other = stream("steps-apply")
         const plain = makeEventStore(db, { inline: stated.map(({ writes: _, ...rest }) => rest) })
-        yield* plain.append(other, [grant(2), grant(3)], { expectedVersion: "no-stream" })
-        yield* plain.append(other, [grant(4)], { expectedVersion: 2 })
+        yield* plain.append(other, [grant(2, other), grant(3, other)], { expectedVersion: "no-stream" })
+        yield* plain.append(other, [grant(4, other)], { expectedVersion: 2 })
         expect(yield* state(other)).toEqual({ n: 3, total: 9 })
       }))
   })
