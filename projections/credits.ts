@@ -12,6 +12,7 @@
 import { type RawBuilder, sql } from "kysely"
 import { type LogEvents, overLog, type Writes } from "../src/eventstore/Projection.ts"
 
+const handles = ["CreditsGranted", "CreditsReserved", "CreditsCharged", "CreditsRefunded"]
 const amount = sql`(e.data->>'amount')::bigint`
 const sumOf = (types: ReadonlyArray<string>): RawBuilder<unknown> =>
   sql`coalesce(sum(${amount}) filter (where e.type in (${sql.join(types)})), 0)`
@@ -20,7 +21,7 @@ const sumOf = (types: ReadonlyArray<string>): RawBuilder<unknown> =>
 const settled = (events: LogEvents) =>
   sql`select (e.data->>'importId')::uuid as import_id, ${sumOf(["CreditsCharged"])} as charged,
       ${sumOf(["CreditsRefunded"])} as refunded
-    from ${events} e where e.type in ('CreditsCharged', 'CreditsRefunded') group by 1`
+    from ${events("CreditsCharged", "CreditsRefunded")} e group by 1`
 
 // One step for the three changes (distinct rows), so one round trip per append. A hold reserved by
 // these events is inserted with what they settle on it; the update settles the holds reserved
@@ -30,7 +31,7 @@ const fromLog = (events: LogEvents): Writes => [[
   sql`insert into credit_accounts (user_id, version, granted, charged, reserved)
     select (e.data->>'userId')::uuid, max(e.version), ${sumOf(["CreditsGranted"])}, ${sumOf(["CreditsCharged"])},
       ${sumOf(["CreditsReserved"])} - ${sumOf(["CreditsCharged", "CreditsRefunded"])}
-    from ${events} e group by 1
+    from ${events(...handles)} e group by 1
     on conflict (user_id) do update set
       version = excluded.version,
       granted = credit_accounts.granted + excluded.granted,
@@ -38,8 +39,7 @@ const fromLog = (events: LogEvents): Writes => [[
       reserved = credit_accounts.reserved + excluded.reserved`,
   sql`insert into credit_holds (import_id, user_id, reserved, charged, refunded)
     select (e.data->>'importId')::uuid, (e.data->>'userId')::uuid, ${amount}, coalesce(s.charged, 0), coalesce(s.refunded, 0)
-    from ${events} e left join (${settled(events)}) s on s.import_id = (e.data->>'importId')::uuid
-    where e.type = 'CreditsReserved'
+    from ${events("CreditsReserved")} e left join (${settled(events)}) s on s.import_id = (e.data->>'importId')::uuid
     order by e.position`,
   sql`update credit_holds set charged = credit_holds.charged + s.charged, refunded = credit_holds.refunded + s.refunded
     from (${settled(events)}) s where credit_holds.import_id = s.import_id`
@@ -47,7 +47,7 @@ const fromLog = (events: LogEvents): Writes => [[
 
 export const creditsProjection = overLog({
   name: "credits",
-  handles: ["CreditsGranted", "CreditsReserved", "CreditsCharged", "CreditsRefunded"],
+  handles,
   tables: ["credit_accounts", "credit_holds"],
   fromLog
 })

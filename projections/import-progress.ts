@@ -9,6 +9,22 @@
 import { type RawBuilder, sql } from "kysely"
 import { type LogEvents, overLog, type Writes } from "../src/eventstore/Projection.ts"
 
+/** The events that change an import once it is requested. */
+const changing = [
+  "ImportEnqueued",
+  "ImportStarted",
+  "PageFetched",
+  "LeadsDeduped",
+  "BatchPersisted",
+  "CreditsReserved",
+  "CreditsCharged",
+  "CreditsRefunded",
+  "ImportCompleted",
+  "ImportFailed",
+  "ImportCancelRequested",
+  "ImportCanceled"
+]
+
 const inserted = (events: LogEvents) =>
   sql`insert into imports (import_id, user_id, list_id, url, requested, max_results, was_capped, skip_existing_customers,
       created_at, status, updated_at)
@@ -16,7 +32,7 @@ const inserted = (events: LogEvents) =>
       (e.data->>'requested')::bigint, (e.data->>'maxResults')::bigint, (e.data->>'wasCapped')::boolean,
       (e.data->>'skipExistingCustomers')::boolean, date_trunc('milliseconds', e.recorded_at), 'queued',
       date_trunc('milliseconds', e.recorded_at)
-    from ${events} e where e.type = 'ImportRequested'
+    from ${events("ImportRequested")} e
     order by e.position
     on conflict (import_id) do nothing`
 
@@ -72,8 +88,8 @@ const changed = (events: LogEvents) =>
         ${sumOf(sql`(e.data->>'amount')::bigint`, "CreditsCharged")} as credits_charged,
         ${sumOf(sql`(e.data->>'amount')::bigint`, "CreditsRefunded")} as credits_refunded,
         (array_agg(date_trunc('milliseconds', e.recorded_at) order by e.position desc))[1] as updated_at
-      from ${events} e
-      where e.type <> 'ImportRequested' and e.data ? 'importId'
+      from ${events(...changing)} e
+      where e.data ? 'importId'
       group by 1
     ) r
     where i.import_id = r.import_id`
@@ -89,21 +105,7 @@ const writes = (types: ReadonlyArray<string>, events: LogEvents): Writes => [
 
 export const importProgressProjection = overLog({
   name: "import-progress",
-  handles: [
-    "ImportRequested",
-    "ImportEnqueued",
-    "ImportStarted",
-    "PageFetched",
-    "LeadsDeduped",
-    "BatchPersisted",
-    "CreditsReserved",
-    "CreditsCharged",
-    "CreditsRefunded",
-    "ImportCompleted",
-    "ImportFailed",
-    "ImportCancelRequested",
-    "ImportCanceled"
-  ],
+  handles: ["ImportRequested", ...changing],
   tables: ["imports"],
   writes,
   fromLog

@@ -11,17 +11,15 @@ import { type LogEvents, overLog, type Writes } from "../src/eventstore/Projecti
 const fromLog = (events: LogEvents): Writes => [[
   sql`insert into import_seen_keys (import_id, key)
     select (e.data->>'importId')::uuid, k.key
-    from ${events} e
+    from ${events("LeadsDeduped")} e
       cross join lateral jsonb_array_elements(e.data->'decisions') as d(decision)
       cross join lateral jsonb_array_elements_text(d.decision->'keys') as k(key)
-    where e.type = 'LeadsDeduped'
     on conflict do nothing`,
   sql`insert into lead_keys (user_id, key, list_id, row_id)
     select (e.data->>'userId')::uuid, k.key, (e.data->>'listId')::uuid, (r.row->>'rowId')::uuid
-    from ${events} e
+    from ${events("BatchPersisted")} e
       cross join lateral jsonb_array_elements(e.data->'rows') with ordinality as r(row, ord)
       cross join lateral jsonb_array_elements_text(r.row->'keys') with ordinality as k(key, ord)
-    where e.type = 'BatchPersisted'
     order by e.position, r.ord, k.ord
     on conflict do nothing`
 ]]

@@ -16,7 +16,7 @@ const fromLog = (events: LogEvents): Writes => [[sql`
   select (r.row->>'rowId')::uuid, (e.data->>'listId')::uuid, (e.data->>'userId')::uuid, (e.data->>'importId')::uuid,
     e.data->>'runId', l.lead->>'linkedinUrl', l.lead->>'salesNavUrl', ${profile},
     date_trunc('milliseconds', e.recorded_at)
-  from ${events} e
+  from ${events("BatchPersisted")} e
     cross join lateral jsonb_array_elements(e.data->'rows') with ordinality as r(row, ord)
     cross join lateral (select r.row->'lead') as l(lead)
   order by e.position, r.ord`]]

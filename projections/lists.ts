@@ -9,14 +9,14 @@ import { type LogEvents, overLog, type Writes } from "../src/eventstore/Projecti
 const created = (events: LogEvents) =>
   sql`insert into lists (id, user_id, name, created_at)
     select (e.data->>'listId')::uuid, (e.data->>'userId')::uuid, e.data->>'name', date_trunc('milliseconds', e.recorded_at)
-    from ${events} e where e.type = 'ListCreated'
+    from ${events("ListCreated")} e
     order by e.position
     on conflict (id) do nothing`
 
 const counted = (events: LogEvents) =>
   sql`update lists set row_count = lists.row_count + a.added
     from (select (e.data->>'listId')::uuid as id, sum(jsonb_array_length(e.data->'rows'))::int as added
-          from ${events} e where e.type = 'BatchPersisted' group by 1) a
+          from ${events("BatchPersisted")} e group by 1) a
     where lists.id = a.id and a.added > 0`
 
 // Two steps: the count's update must see the lists these events create.

@@ -14,7 +14,7 @@ import { type RawBuilder, sql } from "kysely"
 import { type DomainEvent, type EventCodec, eventCodec } from "../../events/index.ts"
 import { Database, isSerializationConflict, type SqlError } from "../db/Database.ts"
 import { textArray } from "../db/sql.ts"
-import { asCtes, eventsAt, type LogEvents, type Projection, runWrites, storedEvents, type Writes } from "./Projection.ts"
+import { asCtes, eventsAt, type LogEvents, type Projection, runWrites, storedEventsWhere, type Writes } from "./Projection.ts"
 
 /** `number` = the stream's current version (0 = no stream yet). */
 export type ExpectedVersion = number | "no-stream" | "exists" | "any"
@@ -368,7 +368,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
    * statement — a simpler statement than the batch's, cheaper to plan where plans are not kept
    * (PGlite).
    */
-  const singleStatement = (p: Prepared, projected: (appended: (types: ReadonlyArray<string>) => LogEvents) => ReadonlyArray<RawBuilder<unknown>> = () => []) =>
+  const singleStatement = (p: Prepared, projected: (appended: LogEvents) => ReadonlyArray<RawBuilder<unknown>> = () => []) =>
     Effect.gen(function*() {
       const n = p.events.length
       const streamId = p.streamId
@@ -399,7 +399,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
       // The inline projections' first step, over the rows just inserted (their data as sent: the
       // stored copy need not be read back), as more data-modifying CTEs of this statement. Over an
       // append that inserts nothing (a retry, a version conflict) they write nothing.
-      const appended = (types: ReadonlyArray<string>): LogEvents =>
+      const appended: LogEvents = (...types) =>
         sql`(select position, version, type, data, recorded_at from inserted where type in (${sql.join(types)}))`
       const statements = projected(appended)
       const projections = statements.length > 0 ? sql`, ${asCtes(statements, "p")}` : sql``
@@ -598,16 +598,16 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
 
   /**
    * The steps of the inline projections that state their writes, for appended events of `types`
-   * (`events` gives the relation of those of the types a projection handles). Step k of each goes
-   * with step k of the others, as one statement (they write tables of their own): an append that
-   * touches four projections costs a statement per step, not per projection.
+   * over `events`. Step k of each goes with step k of the others, as one statement (they write
+   * tables of their own): an append that touches four projections costs a statement per step,
+   * not per projection.
    */
-  const inlineWrites = (types: ReadonlyArray<string>, events: (handled: ReadonlyArray<string>) => LogEvents): Writes => {
+  const inlineWrites = (types: ReadonlyArray<string>, events: LogEvents): Writes => {
     const steps: Array<Array<RawBuilder<unknown>>> = []
     for (const projection of inline) {
       const handled = [...new Set(types.filter((type) => projection.handles.includes(type)))]
       if (projection.writes === undefined || handled.length === 0) continue
-      projection.writes(handled, events(handled)).forEach((step, k) => (steps[k] ??= []).push(...step))
+      projection.writes(handled, events).forEach((step, k) => (steps[k] ??= []).push(...step))
     }
     return steps
   }
@@ -615,7 +615,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
   /** The inline projections of appended events, from step `from` on; then those that apply in TypeScript. */
   const applyInline = (recorded: ReadonlyArray<RecordedEvent>, from: number) =>
     Effect.gen(function*() {
-      const steps = inlineWrites(recorded.map((e) => e.type), (handled) => eventsAt(recorded.filter((e) => handled.includes(e.type))))
+      const steps = inlineWrites(recorded.map((e) => e.type), eventsAt(recorded))
       yield* runWrites(steps.slice(from))
       for (const projection of inline) {
         const handled = recorded.filter((e) => projection.handles.includes(e.type))
@@ -744,19 +744,37 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
     db.query((q) => sql<{ n: number }>`select count(*)::int as n from events where ${between(options)}`.execute(q))
       .pipe(Effect.map(({ rows }) => Number(rows[0]!.n)))
 
+  /** Visible to `to` and not to `from` (which bounds transaction_id both ways, not as an index can use). */
+  const visibleBetween = (options: ReadBetweenOptions) =>
+    sql`pg_visible_in_snapshot(transaction_id, ${options.to}::text::pg_snapshot)
+      and not pg_visible_in_snapshot(transaction_id, ${options.from}::text::pg_snapshot)`
+
+  /**
+   * A replay finds its batches by position alone, whatever the plan (one for any values, as the
+   * service's connections keep them, or the batch's): through an index by transaction or by type,
+   * each batch walked the log from its start, or every event of a type — a rebuild that slows
+   * down as the log grows. So the next `limit` events of the types come from a walk of positions
+   * (OFFSET 0: no condition reaches in to offer another way; the LIMIT stops the walk early), and
+   * a batch is then a range of positions.
+   */
+  const nextBatch = (options: ReadBetweenOptions, limit: number) =>
+    sql<{ n: number; last: string | null }>`select count(*)::int as n, max(position)::text as last from (
+        select position from (select position, type, transaction_id from events
+          where position > ${options.afterPosition ?? 0}::bigint order by position offset 0) walk
+        where ${visibleBetween(options)} ${typesFilter(options.types)}
+        limit ${limit}::int) batch`
+
+  const batchWhere = (options: ReadBetweenOptions, lastPosition: number) =>
+    sql`position > ${options.afterPosition ?? 0}::bigint and position <= ${lastPosition}::bigint and ${visibleBetween(options)}`
+
   const replayBetween = (options: ReadBetweenOptions, fromLog: (events: LogEvents) => Writes) =>
     Effect.gen(function*() {
       const limit = options.limit ?? 1000
-      const { rows } = yield* db.query((q) =>
-        sql<{ n: number; last: string | null }>`select count(*)::int as n, max(position)::text as last
-          from (select position from events where ${between(options)} order by position limit ${limit}::int) batch`.execute(q)
-      )
+      const { rows } = yield* db.query((q) => nextBatch(options, limit).execute(q))
       const events = Number(rows[0]!.n)
       const lastPosition = Number(rows[0]!.last ?? 0)
       if (events > 0) {
-        yield* runWrites(fromLog(
-          storedEvents(sql`events where ${between(options)} and position <= ${lastPosition}::bigint`)
-        ))
+        yield* runWrites(fromLog(storedEventsWhere(batchWhere(options, lastPosition))))
       }
       return { events, lastPosition, complete: events < limit }
     }).pipe(Effect.provideService(Database, db))

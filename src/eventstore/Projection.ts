@@ -37,18 +37,33 @@ export interface Projection {
   readonly fromLog?: (events: LogEvents) => Writes
 }
 
-/** A relation of stored events: `(position, version, type, data, recorded_at)`, to be applied in `position` order. */
-export type LogEvents = RawBuilder<unknown>
+/**
+ * The events a statement applies, as a relation `(position, version, type, data, recorded_at)`
+ * in `position` order: `events("ListCreated")` is those of that type. A statement names the
+ * types it reads, so a stored event's data is read (fetched, decompressed) only by a statement
+ * that uses it, not by every statement over the batch.
+ */
+export type LogEvents = (...types: ReadonlyArray<string>) => RawBuilder<unknown>
 
 /**
- * Stored events as {@link LogEvents}: `from` is what follows FROM (`events` rows). Their `data` is
- * read once per event: it is stored compressed (TOAST), each `data->…` would fetch and decompress it
+ * Stored events as a relation: `from` is what follows FROM (`events` rows). Their `data` is read
+ * once per event: it is stored compressed (TOAST), each `data->…` would fetch and decompress it
  * again, and an array cannot hold a TOAST pointer, so `(array[data])[1]` is the value itself (over a
  * million-event log that is the difference between reading the log once and once per field). OFFSET 0
- * keeps the planner from pulling the subquery, and so the read, into each use.
+ * keeps the planner from pulling the subquery, and so the read, into each use — and so no condition
+ * outside reaches in: what to read is said in `from`.
  */
-export const storedEvents = (from: RawBuilder<unknown>): LogEvents =>
+export const storedEvents = (from: RawBuilder<unknown>): RawBuilder<unknown> =>
   sql`(select position, version, type, (array[data])[1] as data, recorded_at from ${from} offset 0)`
+
+/**
+ * The stored events that `where` selects, as {@link LogEvents}: each statement reads its types only.
+ * The types are picked from what `where` found (OFFSET 0 again), so that `where` alone decides how
+ * the log is searched — a type is no way into a batch of positions — and no data is read yet.
+ */
+export const storedEventsWhere = (where: RawBuilder<unknown>): LogEvents => (...types) =>
+  storedEvents(sql`(select position, version, type, data, recorded_at from events where ${where} offset 0) found
+    where type in (${sql.join(types)})`)
 
 /**
  * The stored rows of `events` (events read or just appended), as {@link LogEvents}: one probe of
@@ -56,8 +71,8 @@ export const storedEvents = (from: RawBuilder<unknown>): LogEvents =>
  * when the log was new (not analyzed yet) scanned the log, and kept scanning as it grew: under 20
  * imports that was half the database's time. (The LIMIT keeps each probe a subquery of its own.)
  */
-export const eventsAt = (events: ReadonlyArray<RecordedEvent>): LogEvents =>
-  storedEvents(sql`unnest(${`{${events.map((e) => e.position).join(",")}}`}::text::bigint[]) as p(at)
+export const eventsAt = (events: ReadonlyArray<RecordedEvent>): LogEvents => (...types) =>
+  storedEvents(sql`unnest(${`{${events.filter((e) => types.includes(e.type)).map((e) => e.position).join(",")}}`}::text::bigint[]) as p(at)
     cross join lateral (select position, version, type, data, recorded_at from events where events.position = p.at limit 1) s`)
 
 /**

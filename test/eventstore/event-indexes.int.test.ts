@@ -84,8 +84,8 @@ layer(TestDatabase(), { excludeTestServices: true })("the events an inline proje
       // A new database, its log never analyzed (autovacuum analyzes after 50 events, and a minute
       // may pass first), while the log grows fast: a plan kept from now (a prepared statement's
       // generic plan, for the connection's life) must not scan the log it becomes.
-      const events = [41, 42, 43].map((position) => ({ position }) as RecordedEvent)
-      const query = sql`select e.position, e.type, e.data, e.recorded_at from ${eventsAt(events)} e`.compile(db.kysely)
+      const events = [41, 42, 43].map((position) => ({ position, type: "PageFetched" }) as RecordedEvent)
+      const query = sql`select e.position, e.type, e.data, e.recorded_at from ${eventsAt(events)("PageFetched")} e`.compile(db.kysely)
       const plan = yield* Effect.promise(() =>
         db.kysely.transaction().execute(async (trx) => {
           await sql`set local plan_cache_mode = force_generic_plan`.execute(trx)

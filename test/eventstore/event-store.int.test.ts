@@ -259,16 +259,16 @@ layer(EventStore.layer().pipe(Layer.provideMerge(TestDatabase())), { excludeTest
     // their user): step 1 of each goes with the append, as one statement; later steps after it.
     const rowsThenCount = (_: ReadonlyArray<string>, events: LogEvents): Writes => [
       [sql`insert into test_steps_grants (stream_id, amount)
-          select e.data->>'userId', (e.data->>'amount')::int from ${events} e order by e.position`],
+          select e.data->>'userId', (e.data->>'amount')::int from ${events("CreditsGranted")} e order by e.position`],
       // Sees the rows step 1 inserted: it runs as a statement after it.
       [sql`insert into test_steps_counts (stream_id, n)
-          select stream_id, count(*) from test_steps_grants where stream_id in (select e.data->>'userId' from ${events} e)
+          select stream_id, count(*) from test_steps_grants where stream_id in (select e.data->>'userId' from ${events("CreditsGranted")} e)
           group by stream_id
           on conflict (stream_id) do update set n = excluded.n`]
     ]
     const sums = (_: ReadonlyArray<string>, events: LogEvents): Writes => [[
       sql`insert into test_steps_sums (stream_id, total)
-          select e.data->>'userId', sum((e.data->>'amount')::int) from ${events} e group by 1
+          select e.data->>'userId', sum((e.data->>'amount')::int) from ${events("CreditsGranted")} e group by 1
           on conflict (stream_id) do update set total = test_steps_sums.total + excluded.total`
     ]]
     const stated: ReadonlyArray<Projection> = [
