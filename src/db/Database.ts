@@ -8,7 +8,7 @@
  * interruption rolls all of it back; a serialization conflict re-runs it from the start.
  */
 import { Config, Context, Effect, Exit, Layer, Option, Schedule, Schema } from "effect"
-import { Kysely, PostgresDialect, type Transaction } from "kysely"
+import { Kysely, PostgresDialect, sql, type Transaction } from "kysely"
 import { PostgresJSDialect } from "kysely-postgres-js"
 import { spawn } from "node:child_process"
 import { existsSync, mkdirSync } from "node:fs"
@@ -236,12 +236,6 @@ const postgresKysely = async (url: string, options: PostgresOptions) =>
           // that is back is used at once, and one that is away still sees few attempts (the pool's).
           backoff: (failures: number) => Math.min(0.01 * 2 ** failures, 0.25),
           onnotice: () => {},
-          // Plan each prepared statement once per connection. The projections' statements take a
-          // parameter array of positions and dozens of parameters; PostgreSQL's default kept
-          // re-planning them for every call (its generic estimate of an array's length is 10, the
-          // custom one 1), 0.3–0.8 ms each, a third of a page's database time. Every statement here
-          // is written to probe its indexes whatever the parameters (test/eventstore/event-indexes.int).
-          connection: { plan_cache_mode: "force_generic_plan" },
           // int8 as number (positions, counts) so both backends return the same shapes.
           types: {
             int8: { to: 20, from: [20], serialize: (x: number | bigint) => String(x), parse: (x: string) => Number(x) }
@@ -303,6 +297,18 @@ const acquire = (connect: () => Promise<Kysely<DB>>, backend: Backend, migration
     return makeDatabase(kysely, backend)
   })
 
+/**
+ * A transaction's statements are planned once per connection and kept (the pipeline's stages, the
+ * inline projections, rebuild steps). PostgreSQL's default kept re-planning the projections'
+ * statements on every call — an array of positions and dozens of parameters, 0.2–0.8 ms each, a
+ * third of a page's database time — because its plan for any values guesses an array's length
+ * (10) where one made for the values knows it (1). So every statement run in a transaction is
+ * written to find its rows by index whatever the values (test/pipeline/generic-plans.int,
+ * test/eventstore/replay-plans.int). Reads outside a transaction (the support API's filters, whose
+ * best index depends on how rare a value is) are planned as PostgreSQL decides.
+ */
+const keepPlans = sql`set local plan_cache_mode = force_generic_plan`
+
 /** How often a transaction that lost a race is re-run before its failure is returned. */
 const SERIALIZATION_RETRIES = 5
 
@@ -318,6 +324,11 @@ export const makeDatabase = (kysely: Kysely<DB>, backend: Backend): Database["Se
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
         const trx = yield* Effect.tryPromise({ try: () => kysely.startTransaction().execute(), catch: toSqlError })
+        if (backend === "postgres") {
+          yield* Effect.tryPromise({ try: () => keepPlans.execute(trx), catch: toSqlError }).pipe(
+            Effect.tapError(() => Effect.promise(() => trx.rollback().execute().catch(() => undefined)))
+          )
+        }
         const exit = yield* Effect.exit(restore(Effect.provideService(effect, CurrentTransaction, Option.some(trx))))
         if (Exit.isFailure(exit)) {
           yield* Effect.promise(() => trx.rollback().execute().catch(() => undefined))

@@ -11,7 +11,7 @@ import { Database, makeDatabase } from "../../src/db/Database.ts"
 import { makeEventStore, type ReadAllOptions, type RecordedEvent } from "../../src/eventstore/EventStore.ts"
 import { eventsAt } from "../../src/eventstore/Projection.ts"
 import { TestDatabase } from "../support/db.ts"
-import { nodesOf, type PlanNode, recording } from "../support/plans.ts"
+import { nodesOf, preparedPlan, recording } from "../support/plans.ts"
 
 layer(TestDatabase(), { excludeTestServices: true })("the event log's indexes", (it) => {
   it.effect("serve every filter of readAll", () =>
@@ -52,24 +52,16 @@ layer(TestDatabase(), { excludeTestServices: true })("the event log's indexes", 
       yield* db.query((q) => sql`analyze events`.execute(q))
 
       for (const [i, [options, indexes]] of filters.entries()) {
-        const plan = yield* Effect.promise(() =>
-          db.kysely.transaction().execute(async (trx) => {
-            // With the log this small a scan would be cheap: take it off the table, so what is
-            // left is what the planner would choose among the indexes on a large log.
-            await sql`set local enable_seqscan = off`.execute(trx)
-            const query = captured[i]!
-            const { rows } = await trx.executeQuery<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>(
-              CompiledQuery.raw(`explain (format json) ${query.sql}`, [...query.parameters])
-            )
-            return rows[0]!["QUERY PLAN"][0]!.Plan
-          })
-        )
-        const nodes = nodesOf(plan)
+        // Planned for their values, as reads outside a transaction are. With the log this small a scan
+        // would be cheap: take it off the table, so what is left is what the planner would choose
+        // among the indexes on a large log.
+        const nodes = nodesOf(yield* Effect.promise(() => preparedPlan(db.kysely, captured[i]!, "custom", ["enable_seqscan = off"])))
         const what = JSON.stringify(options)
+        const indexNames = nodes.map((n) => n["Index Name"]).filter((n) => n !== undefined)
         expect(nodes.filter((n) => n["Relation Name"] === "events" && n["Node Type"] === "Seq Scan"), what).toEqual([])
-        expect(nodes.map((n) => n["Index Name"]).filter((n) => n !== undefined), what).not.toContain("events_pkey")
-        expect(nodes.map((n) => n["Index Name"]).filter((n) => n !== undefined), what).not.toContain("events_global_order")
-        for (const index of indexes) expect(nodes.map((n) => n["Index Name"]), what).toContain(index)
+        expect(indexNames, what).not.toContain("events_pkey")
+        expect(indexNames, what).not.toContain("events_global_order")
+        for (const index of indexes) expect(indexNames, what).toContain(index)
         if ((options.types?.length ?? 0) > 1) {
           expect(nodes.filter((n) => n["Index Name"] === "events_type_order").length, what).toBe(options.types!.length)
         }
@@ -86,17 +78,7 @@ layer(TestDatabase(), { excludeTestServices: true })("the events an inline proje
       // generic plan, for the connection's life) must not scan the log it becomes.
       const events = [41, 42, 43].map((position) => ({ position, type: "PageFetched" }) as RecordedEvent)
       const query = sql`select e.position, e.type, e.data, e.recorded_at from ${eventsAt(events)("PageFetched")} e`.compile(db.kysely)
-      const plan = yield* Effect.promise(() =>
-        db.kysely.transaction().execute(async (trx) => {
-          await sql`set local plan_cache_mode = force_generic_plan`.execute(trx)
-          await trx.executeQuery(CompiledQuery.raw(`prepare applied_events(text) as ${query.sql}`, []))
-          const { rows } = await trx.executeQuery<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>(
-            CompiledQuery.raw(`explain (format json) execute applied_events('{41,42,43}')`, [])
-          )
-          await trx.executeQuery(CompiledQuery.raw(`deallocate applied_events`, []))
-          return rows[0]!["QUERY PLAN"][0]!.Plan
-        })
-      )
+      const plan = yield* Effect.promise(() => preparedPlan(db.kysely, query, "generic"))
       const nodes = nodesOf(plan)
       expect(nodes.filter((n) => n["Relation Name"] === "events" && n["Node Type"] !== "Index Scan")).toEqual([])
       expect(nodes.map((n) => n["Index Name"])).toContain("events_pkey")

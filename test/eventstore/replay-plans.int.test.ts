@@ -7,7 +7,7 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
-import { CompiledQuery, sql } from "kysely"
+import { type CompiledQuery, sql } from "kysely"
 import { inlineProjections } from "../../projections/index.ts"
 import { Database } from "../../src/db/Database.ts"
 import { makeEventStore } from "../../src/eventstore/EventStore.ts"
@@ -18,16 +18,12 @@ import { runImport } from "../../src/pipeline/runImport.ts"
 import { countingLeadSource, servicesCounting } from "../support/counting-lead-source.ts"
 import { backend, TestDatabase } from "../support/db.ts"
 import { makeUser } from "../support/fixtures.ts"
-import { nodesOf, type PlanNode, recording } from "../support/plans.ts"
+import { nodesOf, preparedPlan, recording } from "../support/plans.ts"
 
 const Services = servicesCounting(countingLeadSource()).pipe(
   Layer.provideMerge(TestDatabase()),
   Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({})))
 )
-
-/** A parameter as an SQL literal, for EXECUTE (the prepared statement gives it its type). */
-const literal = (value: unknown): string =>
-  value === null || value === undefined ? "null" : typeof value === "number" ? String(value) : `'${String(value).replace(/'/g, "''")}'`
 
 layer(Services, { excludeTestServices: true })(`a rebuild step's statements (${backend})`, (it) => {
   it.effect("read their batch by its positions, planned for any values or for the batch's, over a log with rare types", () =>
@@ -80,20 +76,10 @@ layer(Services, { excludeTestServices: true })(`a rebuild step's statements (${b
       expect(captured.length).toBeGreaterThan(inlineProjections.length)
 
       const wrong: Array<string> = []
-      for (const [i, { projection, statement }] of captured.entries()) {
-        for (const mode of ["force_generic_plan", "force_custom_plan"]) {
-          const plan = yield* Effect.promise(() =>
-            db.kysely.transaction().execute(async (trx) => {
-              await trx.executeQuery(CompiledQuery.raw(`set local plan_cache_mode = ${mode}`, []))
-              await trx.executeQuery(CompiledQuery.raw(`prepare replay_${i} as ${statement.sql}`, []))
-              const { rows } = await trx.executeQuery<{ "QUERY PLAN": Array<{ Plan: PlanNode & { "Index Cond"?: string } }> }>(
-                CompiledQuery.raw(`explain (format json) execute replay_${i}(${statement.parameters.map(literal).join(", ")})`, [])
-              )
-              await trx.executeQuery(CompiledQuery.raw(`deallocate replay_${i}`, []))
-              return rows[0]!["QUERY PLAN"][0]!.Plan
-            })
-          )
-          for (const node of nodesOf(plan) as ReadonlyArray<PlanNode & { "Index Cond"?: string }>) {
+      for (const { projection, statement } of captured) {
+        for (const mode of ["generic", "custom"] as const) {
+          const plan = yield* Effect.promise(() => preparedPlan(db.kysely, statement, mode))
+          for (const node of nodesOf(plan)) {
             if (node["Relation Name"] !== "events") continue
             if (node["Index Name"] !== "events_pkey" || !/position/.test(node["Index Cond"] ?? "")) {
               wrong.push(`${projection} (${mode}): ${node["Node Type"]} ${node["Index Name"] ?? ""} ${node["Index Cond"] ?? ""}`)

@@ -1,5 +1,5 @@
 /**
- * The service's PostgreSQL connections plan each prepared statement once (plan_cache_mode =
+ * The service's transactions on PostgreSQL plan each prepared statement once (plan_cache_mode =
  * force_generic_plan): a plan made without the statement's values, and kept for the
  * connection's life, however the tables grow. So every statement an import sends (captured as
  * the database receives it) must find its rows through indexes in such a plan, made on a
@@ -8,7 +8,7 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
-import { CompiledQuery, sql } from "kysely"
+import { type CompiledQuery, sql } from "kysely"
 import { Database } from "../../src/db/Database.ts"
 import { Imports } from "../../src/imports/Imports.ts"
 import { ImportStages } from "../../src/pipeline/ImportStages.ts"
@@ -17,7 +17,7 @@ import { runImport } from "../../src/pipeline/runImport.ts"
 import { countingLeadSource, servicesCounting } from "../support/counting-lead-source.ts"
 import { backend, TestDatabase } from "../support/db.ts"
 import { makeUser } from "../support/fixtures.ts"
-import { nodesOf, type PlanNode, recording } from "../support/plans.ts"
+import { nodesOf, preparedPlan, recording } from "../support/plans.ts"
 
 const statements: Array<CompiledQuery> = []
 
@@ -46,21 +46,16 @@ const growing = [
   "credit_accounts"
 ]
 
-/** A parameter as an SQL literal, for EXECUTE (the prepared statement gives it its type). */
-const literal = (value: unknown): string =>
-  value === null || value === undefined
-    ? "null"
-    : typeof value === "number" || typeof value === "bigint" || typeof value === "boolean"
-    ? String(value)
-    : `'${(value instanceof Date ? value.toISOString() : typeof value === "string" ? value : JSON.stringify(value)).replace(/'/g, "''")}'`
-
 layer(Services, { excludeTestServices: true })(`an import's statements in plans kept for good (${backend})`, (it) => {
   it.effect("probe indexes, and never read a growing table whole, on a database never analyzed", () =>
     Effect.gen(function*() {
       const db = yield* Database
       if (db.backend === "postgres") {
-        const { rows } = yield* Effect.promise(() => sql<{ plan_cache_mode: string }>`show plan_cache_mode`.execute(db.kysely))
-        expect(rows[0]!.plan_cache_mode).toBe("force_generic_plan")
+        const mode = db.query((q) => sql<{ plan_cache_mode: string }>`show plan_cache_mode`.execute(q)).pipe(
+          Effect.map(({ rows }) => rows[0]!.plan_cache_mode)
+        )
+        expect(yield* db.transaction(mode)).toBe("force_generic_plan")
+        expect(yield* mode).toBe("auto")
       }
       // Two imports of one user into one list, the second repeating the first's search: every
       // stage, dedupe finding leads in the list, the refund and the end.
@@ -82,18 +77,8 @@ layer(Services, { excludeTestServices: true })(`an import's statements in plans 
         expect(distinct.some((s) => s.sql.includes(part)), part).toBe(true)
       }
       const scans: Array<{ sql: string; table: string }> = []
-      for (const [i, statement] of distinct.entries()) {
-        const plan = yield* Effect.promise(() =>
-          db.kysely.transaction().execute(async (trx) => {
-            await sql`set local plan_cache_mode = force_generic_plan`.execute(trx)
-            await trx.executeQuery(CompiledQuery.raw(`prepare kept_${i} as ${statement.sql}`, []))
-            const { rows } = await trx.executeQuery<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>(
-              CompiledQuery.raw(`explain (format json) execute kept_${i}(${statement.parameters.map(literal).join(", ")})`, [])
-            )
-            await trx.executeQuery(CompiledQuery.raw(`deallocate kept_${i}`, []))
-            return rows[0]!["QUERY PLAN"][0]!.Plan
-          })
-        )
+      for (const statement of distinct) {
+        const plan = yield* Effect.promise(() => preparedPlan(db.kysely, statement, "generic"))
         for (const node of nodesOf(plan)) {
           if (node["Node Type"] === "Seq Scan" && growing.includes(node["Relation Name"] ?? "")) {
             scans.push({ sql: statement.sql.replace(/\s+/g, " ").slice(0, 160), table: node["Relation Name"]! })
