@@ -750,19 +750,19 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
       and not pg_visible_in_snapshot(transaction_id, ${options.from}::text::pg_snapshot)`
 
   /**
-   * A replay finds its batches by position alone, whatever the plan (one for any values, as the
-   * service's connections keep them, or the batch's): through an index by transaction or by type,
-   * each batch walked the log from its start, or every event of a type — a rebuild that slows
-   * down as the log grows. So the next `limit` events of the types come from a walk of positions
-   * (OFFSET 0: no condition reaches in to offer another way; the LIMIT stops the walk early), and
-   * a batch is then a range of positions.
+   * A replay finds its batches by position alone, whatever the plan (one for any values, as a
+   * transaction keeps them, or the batch's): through an index by transaction or by type, each batch
+   * walked the log from its start, or every event of a type — a rebuild that slows down as the log
+   * grows. So the next `limit` events of the types are the first ones in position order, the
+   * snapshot tested only by functions no index serves: the primary key's walk, stopped early by the
+   * LIMIT (`replay-plans.int`). A batch is then a range of positions.
    */
   const nextBatch = (options: ReadBetweenOptions, limit: number) =>
     sql<{ n: number; last: string | null }>`select count(*)::int as n, max(position)::text as last from (
-        select position from (select position, type, transaction_id from events
-          where position > ${options.afterPosition ?? 0}::bigint order by position offset 0) walk
-        where ${visibleBetween(options)} ${typesFilter(options.types)}
-        limit ${limit}::int) batch`
+        select position from events
+        where position > ${options.afterPosition ?? 0}::bigint and ${visibleBetween(options)}
+          and ${options.types === undefined ? sql`true` : sql`type = any(${textArray(options.types)})`}
+        order by position limit ${limit}::int) batch`
 
   const batchWhere = (options: ReadBetweenOptions, lastPosition: number) =>
     sql`position > ${options.afterPosition ?? 0}::bigint and position <= ${lastPosition}::bigint and ${visibleBetween(options)}`

@@ -29,10 +29,11 @@ export interface Projection {
    */
   readonly writes?: (types: ReadonlyArray<string>, events: LogEvents) => Writes
   /**
-   * The writes stated over the log itself: `events` is a relation of the events to apply (their
-   * `position`, `version`, `type`, `data` and `recorded_at`; only handled types), read where they are stored.
-   * An append then sends no event's data twice, and a rebuild replays without bringing a single
-   * event into this process: one set-based statement per step, whatever the events' size.
+   * The writes stated over the log itself: `events(...types)` is the relation of the events to
+   * apply of those types (their `position`, `version`, `type`, `data` and `recorded_at`), read where
+   * they are stored. An append then sends no event's data twice, and a rebuild replays without
+   * bringing a single event into this process: one set-based statement per step, whatever the
+   * events' size.
    */
   readonly fromLog?: (events: LogEvents) => Writes
 }
