@@ -711,13 +711,17 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
   const snapshot = db.query((q) => sql<{ snapshot: string }>`select pg_current_snapshot()::text as snapshot`.execute(q))
     .pipe(Effect.map(({ rows }) => rows[0]!.snapshot))
 
+  /** Visible to `to` and not to `from` (which bounds transaction_id both ways, not as an index can use). */
+  const visibleBetween = (options: ReadBetweenOptions) =>
+    sql`pg_visible_in_snapshot(transaction_id, ${options.to}::text::pg_snapshot)
+      and not pg_visible_in_snapshot(transaction_id, ${options.from}::text::pg_snapshot)`
+
   /** Rows `to` sees and `from` does not; the range conditions let an index find them. */
   const between = (options: ReadBetweenOptions) =>
     sql`position > ${options.afterPosition ?? 0}::bigint
       and transaction_id >= pg_snapshot_xmin(${options.from}::text::pg_snapshot)
       and transaction_id < pg_snapshot_xmax(${options.to}::text::pg_snapshot)
-      and pg_visible_in_snapshot(transaction_id, ${options.to}::text::pg_snapshot)
-      and not pg_visible_in_snapshot(transaction_id, ${options.from}::text::pg_snapshot)
+      and ${visibleBetween(options)}
       ${typesFilter(options.types)}`
 
   const readBetween = (options: ReadBetweenOptions) => {
@@ -743,11 +747,6 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
   const countBetween = (options: ReadBetweenOptions) =>
     db.query((q) => sql<{ n: number }>`select count(*)::int as n from events where ${between(options)}`.execute(q))
       .pipe(Effect.map(({ rows }) => Number(rows[0]!.n)))
-
-  /** Visible to `to` and not to `from` (which bounds transaction_id both ways, not as an index can use). */
-  const visibleBetween = (options: ReadBetweenOptions) =>
-    sql`pg_visible_in_snapshot(transaction_id, ${options.to}::text::pg_snapshot)
-      and not pg_visible_in_snapshot(transaction_id, ${options.from}::text::pg_snapshot)`
 
   /**
    * A replay finds its batches by position alone, whatever the plan (one for any values, as a
