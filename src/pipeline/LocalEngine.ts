@@ -12,7 +12,7 @@
  *   an engine whose leases expired; a run taken over too often is ended as failed instead.
  *   On PGlite one process owns the database, so every pending run is this engine's.
  */
-import { Config, Context, Effect, Layer, PubSub, Schedule } from "effect"
+import { Config, Context, Effect, Layer, PubSub, Schedule, Scope } from "effect"
 import * as Semaphore from "effect/Semaphore"
 import { sql } from "kysely"
 import { Database } from "../db/Database.ts"
@@ -56,6 +56,38 @@ interface ClaimedRow {
   readonly takeovers: number
 }
 
+/** Which pending runs a claim takes: the ones signalled, the abandoned ones, or (PGlite, one process) all. */
+export type ClaimWhich = { readonly runIds: ReadonlyArray<string> } | "abandoned" | "everything"
+
+/**
+ * Takes the lease of pending runs for `owner`: the given ones (`runIds`), or every run whose
+ * lease expired or that nobody took within a lease (its enqueuer died); `everything` on PGlite.
+ *
+ * It is planned for its values each time (planForTheseValues): a plan kept from when local_runs
+ * was small read every row, and parsed the list of runs again for each, so in a burst of imports
+ * each claim took longer than the last (up to 120 ms). The signalled runs are picked by
+ * `status <> 'done'` (the same as `= 'pending'`) so that the index of pending runs, which a
+ * burst fills, stays out of their plan: they are found through the primary key alone.
+ */
+export const claimStatement = (which: ClaimWhich, owner: string, leaseMs: number) =>
+  sql<ClaimedRow>`
+    update local_runs set
+      takeovers = takeovers + (case when lease_owner is not null and lease_owner <> ${owner} then 1 else 0 end),
+      lease_owner = ${owner},
+      lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
+      updated_at = now()
+    where ${
+    which === "everything"
+      ? sql`status = 'pending'`
+      : which === "abandoned"
+      ? sql`status = 'pending' and (lease_expires_at < now() or (lease_owner is null and created_at < now() - ${leaseMs} * interval '1 millisecond'))`
+      : sql`run_id = any(${textArray(which.runIds)}) and status <> 'done'
+          and (lease_owner is null or lease_owner = ${owner} or lease_expires_at < now())`
+  }
+    returning run_id, import_id::text as import_id, account_id::text as account_id, takeovers`
+
+const planForTheseValues = sql`set local plan_cache_mode = force_custom_plan`
+
 export const LocalEngine = {
   layer: Layer.effectDiscard(Effect.gen(function*() {
     const db = yield* Database
@@ -80,28 +112,11 @@ export const LocalEngine = {
         return lock
       })
 
-    /**
-     * Takes the lease of pending runs: the given ones (`runIds`), or every run whose lease
-     * expired or that nobody took within a lease (its enqueuer died); `everything` on PGlite.
-     */
-    const claim = (which: { readonly runIds: ReadonlyArray<string> } | "abandoned" | "everything") =>
-      db.query((q) =>
-        sql<ClaimedRow>`
-          update local_runs set
-            takeovers = takeovers + (case when lease_owner is not null and lease_owner <> ${owner} then 1 else 0 end),
-            lease_owner = ${owner},
-            lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
-            updated_at = now()
-          where status = 'pending' and ${
-          which === "everything"
-            ? sql`true`
-            : which === "abandoned"
-            ? sql`(lease_expires_at < now() or (lease_owner is null and created_at < now() - ${leaseMs} * interval '1 millisecond'))`
-            : sql`run_id = any(${textArray(which.runIds)})
-                and (lease_owner is null or lease_owner = ${owner} or lease_expires_at < now())`
-        }
-          returning run_id, import_id::text as import_id, account_id::text as account_id, takeovers`.execute(q)
-      ).pipe(Effect.map(({ rows }) => rows))
+    const claim = (which: ClaimWhich) =>
+      db.transaction(Effect.andThen(
+        db.backend === "postgres" ? db.query((q) => planForTheseValues.execute(q)) : Effect.void,
+        db.query((q) => claimStatement(which, owner, leaseMs).execute(q))
+      )).pipe(Effect.map(({ rows }) => rows))
 
     const renewLeases = Effect.suspend(() =>
       taken.size === 0 ? Effect.void : db.query((q) =>
@@ -116,12 +131,17 @@ export const LocalEngine = {
           .where("run_id", "=", run.runId).execute()
       )
 
-    /** Gives a run's lease back (this engine stops, or the run failed for now): another engine may take it. */
-    const release = (run: LocalRun) =>
-      db.query((q) =>
-        q.updateTable("local_runs").set({ lease_expires_at: new Date(0) })
-          .where("run_id", "=", run.runId).where("lease_owner", "=", owner).where("status", "=", "pending").execute()
-      ).pipe(Effect.ignore)
+    /** Gives the leases of this engine's runs back as it stops: another engine may take them at once. */
+    const releaseAll = db.query((q) =>
+      q.updateTable("local_runs").set({ lease_expires_at: new Date(0) })
+        .where("lease_owner", "=", owner).where("status", "=", "pending").execute()
+    ).pipe(Effect.ignore)
+
+    // The runs live in a scope of their own, closed after the loops below have stopped, and then
+    // their leases go back in one statement: a stopping engine does not take back the runs it
+    // gives back, nor send a statement per run (a burst of queued imports is thousands).
+    yield* Effect.addFinalizer(() => releaseAll)
+    const runs = yield* Scope.fork(yield* Scope.Scope)
 
     /**
      * Runs the import to its end. Infrastructure failures (the database away) are retried with
@@ -153,12 +173,11 @@ export const LocalEngine = {
           }).pipe(Effect.andThen(markDone(run)), Effect.retry(Schedule.spaced("5 seconds")))
           : (yield* accountLock(run.accountId)).withPermits(1)(slots.withPermits(1)(execute(run)))
         yield* work.pipe(
-          Effect.onInterrupt(() => release(run)),
           Effect.ensuring(Effect.sync(() => {
             taken.delete(run.runId)
             done()
           })),
-          Effect.forkScoped
+          Effect.forkIn(runs)
         )
       })
 
@@ -167,8 +186,9 @@ export const LocalEngine = {
 
     // Subscribe before reading the pending runs, so a run enqueued in between is not missed.
     const inbox = yield* PubSub.subscribe(signal)
-    yield* PubSub.take(inbox).pipe(
-      Effect.flatMap((run) => claimAndSchedule({ runIds: [run.runId] })),
+    // Runs signalled while the previous claim ran are claimed together, in one statement.
+    yield* PubSub.takeAll(inbox).pipe(
+      Effect.flatMap((runs) => claimAndSchedule({ runIds: runs.map((run) => run.runId) })),
       Effect.catch((e) => Effect.logWarning("local engine: could not take a run (the reconciler retries)", e)),
       Effect.forever,
       Effect.forkScoped

@@ -1,8 +1,10 @@
 /**
  * The local engine: one import at a time per LinkedIn account without starving other
  * accounts (a run waits for its account before it takes an engine slot), and leases — an
- * engine takes over the runs of one that died, and ends as failed a run that killed its
- * engines too often. Each engine here is started inside the test, over the test's services.
+ * engine takes over the runs of one that died, gives its runs back as it stops, and ends as
+ * failed a run that killed its engines too often. A claim finds its runs through the primary
+ * key, however many are pending. Each engine here is started inside the test, over the test's
+ * services.
  */
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
@@ -10,9 +12,10 @@ import { sql } from "kysely"
 import { ServicesLive } from "../../src/app.ts"
 import { Database } from "../../src/db/Database.ts"
 import { Imports } from "../../src/imports/Imports.ts"
-import { LocalEngine, MAX_TAKEOVERS } from "../../src/pipeline/LocalEngine.ts"
+import { claimStatement, LocalEngine, MAX_TAKEOVERS } from "../../src/pipeline/LocalEngine.ts"
 import { backend, TestDatabase } from "../support/db.ts"
 import { makeUser } from "../support/fixtures.ts"
+import { nodesOf, preparedPlan } from "../support/plans.ts"
 
 const config = (env: Record<string, string>) => ConfigProvider.layer(ConfigProvider.fromUnknown({ FAKE_PAGE_LATENCY_MS: "25", ...env }))
 
@@ -107,5 +110,66 @@ layer(Services, { excludeTestServices: true })(`the local engine (${backend})`, 
       expect(row.error).toMatch(/stopped 4 times/)
       expect(row).toMatchObject({ leads_imported: 0, credits_refunded: 60 })
       expect(yield* countOf(s.importId, "PageFetched")).toBe(0)
+    }))
+
+  it.effect("an engine that stops gives its runs back at once, takes none of them back, and the next engine ends each import once", () =>
+    Effect.gen(function*() {
+      const db = yield* Database
+      const user = yield* makeUser({ credits: 1_000 })
+      const runsOf = (importIds: ReadonlyArray<string>) =>
+        db.query((q) =>
+          q.selectFrom("local_runs").select(["status", "lease_owner", sql<boolean>`lease_expires_at <= now()`.as("given_back")])
+            .where("import_id", "in", importIds).execute()
+        ).pipe(Effect.orDie)
+      // One account, one slot: the first import runs, the other three wait for it. A short lease
+      // has the stopping engine look for abandoned runs every 100 ms.
+      const started = yield* withEngine(
+        { LOCAL_ENGINE_LEASE_MS: "300", LOCAL_ENGINE_CONCURRENCY: "1" },
+        Effect.gen(function*() {
+          const started = yield* Effect.forEach([1, 2, 3, 4], () => start(user.userId, 100))
+          const ids = started.map((s) => s.importId)
+          for (let i = 0; i < 400; i++) {
+            const runs = yield* runsOf(ids)
+            if (runs.every((r) => r.lease_owner !== null) && (yield* countOf(ids[0]!, "PageFetched")) > 0) return started
+            yield* Effect.sleep("10 millis")
+          }
+          throw new Error("the engine did not take the runs")
+        })
+      )
+      const ids = started.map((s) => s.importId)
+      const stopped = yield* runsOf(ids)
+      expect(stopped).toHaveLength(4)
+      expect(stopped.filter((r) => r.status === "pending").length).toBeGreaterThanOrEqual(3)
+      for (const run of stopped.filter((r) => r.status === "pending")) expect(run.given_back).toBe(true)
+
+      // The next engine (its leases last 15 s) takes them without waiting for a lease to expire.
+      const ended = yield* withEngine({}, Effect.forEach(ids, awaitEnded))
+      for (const row of ended) expect(row).toMatchObject({ status: "completed", leads_imported: 100 })
+      for (const id of ids) {
+        expect(yield* countOf(id, "ImportCompleted")).toBe(1)
+        expect(yield* countOf(id, "CreditsRefunded")).toBeLessThanOrEqual(1)
+      }
+    }))
+
+  it.effect("a claim finds the signalled runs through the primary key, however many runs are pending", () =>
+    Effect.gen(function*() {
+      const db = yield* Database
+      // A burst of 5,000 queued runs (another engine's), in a table never analyzed.
+      yield* db.query((q) =>
+        sql`insert into local_runs (run_id, import_id, account_id, status, lease_owner, lease_expires_at)
+            select 'run_burst_' || i, gen_random_uuid(), gen_random_uuid(), 'pending', 'engine-elsewhere', now() + interval '1 hour'
+            from generate_series(1, 5000) as i`.execute(q)
+      ).pipe(Effect.orDie)
+      const plans = Effect.forEach([1, 50], (n) => {
+        const runIds = Array.from({ length: n }, (_, i) => `run_burst_${i * 97 + 1}`)
+        const statement = claimStatement({ runIds }, "engine-here", 15_000).compile(db.kysely)
+        // As the engine runs it: planned for these values.
+        return Effect.promise(() => preparedPlan(db.kysely, statement, "custom")).pipe(Effect.map(nodesOf))
+      })
+      const nodes = (yield* plans.pipe(
+        Effect.ensuring(db.query((q) => q.deleteFrom("local_runs").where("run_id", "like", "run_burst_%").execute()).pipe(Effect.orDie))
+      )).flat()
+      expect(nodes.filter((n) => n["Node Type"] === "Seq Scan")).toEqual([])
+      expect(new Set(nodes.flatMap((n) => n["Index Name"] ?? []))).toEqual(new Set(["local_runs_pkey"]))
     }))
 })
