@@ -289,7 +289,7 @@ export class Imports extends Context.Service<Imports, {
           // client that hangs up (even between the commit and the dispatch) cannot strand an import.
           const command = Effect.gen(function*() {
             const importId = crypto.randomUUID()
-            const runId = queue.prepared?.mint()
+            const run = queue.prepared ? yield* queue.prepared.mint : undefined
             // ONE statement: token, known key, rate limit, key claim, checks, and every write.
             const result = yield* runStartCommand(db, {
               userId,
@@ -302,7 +302,8 @@ export class Imports extends Context.Service<Imports, {
               idempotencyKey: key,
               tokenHash: options.tokenHash,
               rateLimit: rateLimit.limit,
-              runId,
+              runId: run?.runId,
+              lease: run?.lease,
               engine: queue.engine
             })
             switch (result.outcome) {
@@ -334,10 +335,10 @@ export class Imports extends Context.Service<Imports, {
               case "started": {
                 const entry: OutboxEntry = { importId, userId, accountId: result.accountId }
                 const accepted = { importId, listId: result.listId, maxResults: result.maxResults, wasCapped: result.wasCapped, replayed: false }
-                if (runId !== undefined && queue.prepared !== undefined) {
+                if (run !== undefined && queue.prepared !== undefined) {
                   // The run was written with the import: wake the engine (a lost signal is picked up by its lease scan).
-                  yield* queue.prepared.started(entry, runId)
-                  return { ...accepted, runId }
+                  yield* queue.prepared.started(entry, run)
+                  return { ...accepted, runId: run.runId }
                 }
                 return { ...accepted, runId: yield* afterCommit(entry) }
               }

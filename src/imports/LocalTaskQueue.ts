@@ -3,11 +3,11 @@
  * restart, or another instance, can resume it) and signals the in-process engine.
  * Idempotent per import: enqueueing the same import again returns the run it already has.
  */
-import { Effect, Layer, PubSub } from "effect"
+import { Effect, Layer, PubSub, Ref } from "effect"
 import { randomBytes } from "node:crypto"
 import { Database } from "../db/Database.ts"
 import { LocalRunSignal } from "../pipeline/LocalEngine.ts"
-import { EngineUnavailable, EnqueueError, type EnqueueRequest, type RunState, TaskQueue } from "./TaskQueue.ts"
+import { EngineUnavailable, EnqueueError, type EnqueueRequest, type PreparedRuns, type RunState, TaskQueue } from "./TaskQueue.ts"
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -29,7 +29,7 @@ export const LocalTaskQueue = {
             .executeTakeFirstOrThrow()
         }).pipe(Effect.mapError((e) => new EnqueueError({ message: `local engine: ${e.message}`, cause: e })))
         if (run.status === "pending") {
-          yield* PubSub.publish(signal, { runId: run.run_id, importId: request.importId, accountId: request.accountId })
+          yield* PubSub.publish(signal.runs, { runId: run.run_id, importId: request.importId, accountId: request.accountId })
         }
         return { runId: run.run_id }
       })
@@ -45,11 +45,13 @@ export const LocalTaskQueue = {
           Effect.mapError((e) => new EngineUnavailable({ message: `local engine: ${e.message}`, cause: e }))
         )
 
-      // The import command writes the run itself (local_runs, in its own statement): wake the engine.
-      const prepared = {
-        mint: mintRunId,
-        started: (request: EnqueueRequest, runId: string) =>
-          PubSub.publish(signal, { runId, importId: request.importId, accountId: request.accountId }).pipe(Effect.asVoid)
+      // The import command writes the run itself (local_runs, in its own statement), leased to the
+      // engine of this process if one runs: wake it.
+      const prepared: PreparedRuns = {
+        mint: Effect.map(Ref.get(signal.engine), (lease) => ({ runId: mintRunId(), lease })),
+        started: (request, run) =>
+          PubSub.publish(signal.runs, { runId: run.runId, importId: request.importId, accountId: request.accountId, bornLeasedTo: run.lease?.owner })
+            .pipe(Effect.asVoid)
       }
 
       return TaskQueue.of({ engine: "local", enqueue, cancel, runState, prepared })

@@ -40,11 +40,18 @@ export type RunState =
 
 /**
  * An engine whose run ids can be minted before the commit (local): the import command then
- * writes the run with the import, and `started` only wakes the engine up after the commit.
+ * writes the run with the import (leased to the engine of this process when one runs here), and
+ * `started` only wakes the engine up after the commit.
  */
 export interface PreparedRuns {
-  mint(): string
-  started(request: EnqueueRequest, runId: string): Effect.Effect<void>
+  readonly mint: Effect.Effect<MintedRun>
+  started(request: EnqueueRequest, run: MintedRun): Effect.Effect<void>
+}
+
+export interface MintedRun {
+  readonly runId: string
+  /** The engine that takes the run as it is written, and for how long before it renews the lease. */
+  readonly lease?: { readonly owner: string; readonly leaseMs: number } | undefined
 }
 
 export class TaskQueue extends Context.Service<TaskQueue, {

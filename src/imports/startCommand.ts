@@ -1,5 +1,5 @@
 /**
- * The import command as one database call (`start_import`, migrations/0007): the parameters
+ * The import command as one database call (`start_import`, migrations/0007 and 0011): the parameters
  * it takes, built here from the request and the ids minted up front, and its answer read back
  * as a tagged union. The checks and writes it does are `decideStartImport` and the inline
  * projections, in SQL; test/imports/start-import-sql.int.test.ts holds it to them.
@@ -37,6 +37,8 @@ export interface StartCommandInput {
   readonly rateLimit: RateLimitConfig
   /** A run id minted up front (local engine): the run and ImportEnqueued are written too. */
   readonly runId?: string | undefined
+  /** The engine the run is born leased to (local engine running in this process). */
+  readonly lease?: { readonly owner: string; readonly leaseMs: number } | undefined
   readonly engine: Engine
 }
 
@@ -86,6 +88,8 @@ export const startCommandParams = (input: StartCommandInput) => {
     skipExistingCustomers: request.skipExistingCustomers,
     causationId: input.causationId,
     runId: input.runId ?? null,
+    leaseOwner: input.lease?.owner ?? null,
+    leaseMs: input.lease?.leaseMs ?? null,
     engine: input.engine,
     schemaVersions,
     listCreatedId: crypto.randomUUID(),

@@ -12,7 +12,7 @@
  *   an engine whose leases expired; a run taken over too often is ended as failed instead.
  *   On PGlite one process owns the database, so every pending run is this engine's.
  */
-import { Config, Context, Effect, Layer, PubSub, Schedule, Scope } from "effect"
+import { Config, Context, Effect, Layer, PubSub, Ref, Schedule, Scope } from "effect"
 import * as Semaphore from "effect/Semaphore"
 import { sql } from "kysely"
 import { Database } from "../db/Database.ts"
@@ -28,11 +28,28 @@ export interface LocalRun {
   readonly importId: string
   /** The LinkedIn account the import searches with: one run at a time per account. */
   readonly accountId: string
+  /** The engine the run was born leased to (it starts the run without taking it first). */
+  readonly bornLeasedTo?: string | undefined
 }
 
-/** Runs enqueued in this process, as they are enqueued (the local TaskQueue publishes them). */
-export class LocalRunSignal extends Context.Service<LocalRunSignal, PubSub.PubSub<LocalRun>>()("app/pipeline/LocalRunSignal") {
-  static readonly layer = Layer.effect(LocalRunSignal, PubSub.unbounded<LocalRun>())
+/** The lease a run is born with when the engine of the process that enqueues it takes it at once. */
+export interface BirthLease {
+  readonly owner: string
+  readonly leaseMs: number
+}
+
+/**
+ * Runs enqueued in this process, as they are enqueued (the local TaskQueue publishes them), and
+ * the engine running in this process, if one does: the runs enqueued here are born leased to it.
+ */
+export class LocalRunSignal extends Context.Service<LocalRunSignal, {
+  readonly runs: PubSub.PubSub<LocalRun>
+  readonly engine: Ref.Ref<BirthLease | undefined>
+}>()("app/pipeline/LocalRunSignal") {
+  static readonly layer = Layer.effect(
+    LocalRunSignal,
+    Effect.all({ runs: PubSub.unbounded<LocalRun>(), engine: Ref.make<BirthLease | undefined>(undefined) })
+  )
 }
 
 /** An engine that died this many times while running the same import gets it ended as failed. */
@@ -185,10 +202,20 @@ export const LocalEngine = {
       Effect.flatMap(claim(which), (rows) => Effect.forEach(rows, schedule, { discard: true }).pipe(Effect.as(rows.length)))
 
     // Subscribe before reading the pending runs, so a run enqueued in between is not missed.
-    const inbox = yield* PubSub.subscribe(signal)
-    // Runs signalled while the previous claim ran are claimed together, in one statement.
+    const inbox = yield* PubSub.subscribe(signal.runs)
+    // A run born leased to this engine starts at once; others signalled while the previous claim
+    // ran are claimed together, in one statement.
     yield* PubSub.takeAll(inbox).pipe(
-      Effect.flatMap((runs) => claimAndSchedule({ runIds: runs.map((run) => run.runId) })),
+      Effect.flatMap((signalled) => {
+        const mine = signalled.filter((run) => run.bornLeasedTo === owner)
+        const others = signalled.filter((run) => run.bornLeasedTo !== owner).map((run) => run.runId)
+        return Effect.andThen(
+          Effect.forEach(mine, (run) => schedule({ run_id: run.runId, import_id: run.importId, account_id: run.accountId, takeovers: 0 }), {
+            discard: true
+          }),
+          others.length > 0 ? claimAndSchedule({ runIds: others }) : Effect.void
+        )
+      }),
       Effect.catch((e) => Effect.logWarning("local engine: could not take a run (the reconciler retries)", e)),
       Effect.forever,
       Effect.forkScoped
@@ -205,5 +232,10 @@ export const LocalEngine = {
       Effect.repeat(every),
       Effect.forkScoped
     )
+
+    // From now on the runs enqueued in this process are born leased to this engine; as it stops,
+    // before anything else, they no longer are.
+    yield* Ref.set(signal.engine, { owner, leaseMs })
+    yield* Effect.addFinalizer(() => Ref.set(signal.engine, undefined))
   }))
 }

@@ -7,12 +7,12 @@
  * services.
  */
 import { expect, layer } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer, Ref } from "effect"
 import { sql } from "kysely"
 import { ServicesLive } from "../../src/app.ts"
 import { Database } from "../../src/db/Database.ts"
 import { Imports } from "../../src/imports/Imports.ts"
-import { claimStatement, LocalEngine, MAX_TAKEOVERS } from "../../src/pipeline/LocalEngine.ts"
+import { claimStatement, LocalEngine, LocalRunSignal, MAX_TAKEOVERS } from "../../src/pipeline/LocalEngine.ts"
 import { backend, TestDatabase } from "../support/db.ts"
 import { makeUser } from "../support/fixtures.ts"
 import { nodesOf, preparedPlan } from "../support/plans.ts"
@@ -110,6 +110,38 @@ layer(Services, { excludeTestServices: true })(`the local engine (${backend})`, 
       expect(row.error).toMatch(/stopped 4 times/)
       expect(row).toMatchObject({ leads_imported: 0, credits_refunded: 60 })
       expect(yield* countOf(s.importId, "PageFetched")).toBe(0)
+    }))
+
+  it.effect("a run enqueued while an engine runs in the process is born leased to it; with none, it is born free for any engine", () =>
+    Effect.gen(function*() {
+      const db = yield* Database
+      const signal = yield* LocalRunSignal
+      const user = yield* makeUser({ credits: 1_000 })
+      const runOf = (importId: string) =>
+        db.query((q) =>
+          q.selectFrom("local_runs").select(["lease_owner", sql<boolean>`lease_expires_at > now()`.as("leased")])
+            .where("import_id", "=", importId).executeTakeFirstOrThrow()
+        ).pipe(Effect.orDie)
+
+      const free = yield* start(user.userId, 25)
+      expect(yield* runOf(free.importId)).toEqual({ lease_owner: null, leased: null })
+
+      const { born, owner } = yield* withEngine(
+        { LOCAL_ENGINE_LEASE_MS: "60000" },
+        Effect.gen(function*() {
+          const owner = (yield* Ref.get(signal.engine))?.owner
+          const born = yield* start(user.userId, 25)
+          const run = yield* runOf(born.importId)
+          yield* awaitEnded(born.importId)
+          return { born: run, owner }
+        })
+      )
+      expect(owner).toMatch(/^engine-/)
+      expect(born).toEqual({ lease_owner: owner, leased: true })
+      // Stopped, the engine no longer takes the runs enqueued here.
+      expect(yield* Ref.get(signal.engine)).toBeUndefined()
+      // The free run is anyone's once it has waited a lease (its enqueuer may have died).
+      yield* withEngine({ LOCAL_ENGINE_LEASE_MS: "300" }, awaitEnded(free.importId))
     }))
 
   it.effect("an engine that stops gives its runs back at once, takes none of them back, and the next engine ends each import once", () =>
