@@ -14,7 +14,7 @@ import { CreditsGranted } from "../events/index.ts"
 import { Database } from "../src/db/Database.ts"
 import { EventStore } from "../src/eventstore/EventStore.ts"
 import { floorPGlite, floorPostgres } from "./floor.ts"
-import { type Backend, fmt, type Options, pct, type Row, serviceEnv, withScratch } from "./lib.ts"
+import { type Backend, checkpoint, fmt, type Options, pct, type Row, serviceEnv, withScratch } from "./lib.ts"
 
 const WRITERS = [1, 16]
 
@@ -102,7 +102,9 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
     }
     await runtime.runPromise(storeAppends(16, 1)) // warm-up
     for (const writers of WRITERS) {
+      await checkpoint(serviceUrl)
       const store = await runtime.runPromise(storeAppends(writers, seconds))
+      await checkpoint(floorUrl)
       const floor = floorUrl ? pgbench(floorUrl, writers, seconds) : await pgliteInserts(writers, seconds)
       const row: Row = {
         section: "append",

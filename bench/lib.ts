@@ -43,6 +43,14 @@ export const adminSql = async (databaseUrl: string, statement: string) => {
   }
 }
 
+/**
+ * A CHECKPOINT on DATABASE_URL's server, so that the writes of what ran before are on disk and no
+ * checkpoint they would trigger falls inside the next measurement (it needs a superuser or
+ * pg_checkpoint; without one the measurement just runs).
+ */
+export const checkpoint = (databaseUrl: string | undefined): Promise<void> =>
+  databaseUrl ? adminSql(databaseUrl, "checkpoint").catch(() => undefined) : Promise.resolve()
+
 /** A scratch database on DATABASE_URL's server: its URL, and `drop` to remove it (forcing out any connection). */
 export const scratchDatabase = async (databaseUrl: string, label: string) => {
   const name = `sni_bench_${label}_${randomBytes(4).toString("hex")}`
