@@ -8,8 +8,10 @@
  * - Durable: a run stays `pending` in local_runs until its import has ended; at start every
  *   pending run this engine may take resumes from its events. A SIGKILL loses nothing.
  * - Leased: the engine holds a lease on each run it has taken and renews it while it lives
- *   (LOCAL_ENGINE_LEASE_MS). Another instance on the same database takes over the runs of
- *   an engine whose leases expired; a run taken over too often is ended as failed instead.
+ *   (LOCAL_ENGINE_LEASE_MS); a run enqueued in its process is born leased to it (written so by
+ *   the import command), others it claims. Another instance on the same database takes over the
+ *   runs of an engine whose leases expired, or that gave them back as it stopped; a run taken
+ *   over too often is ended as failed instead.
  *   On PGlite one process owns the database, so every pending run is this engine's.
  */
 import { Config, Context, Effect, Layer, PubSub, Ref, Schedule, Scope } from "effect"
