@@ -303,7 +303,7 @@ export class Imports extends Context.Service<Imports, {
               tokenHash: options.tokenHash,
               rateLimit: rateLimit.limit,
               runId: run?.runId,
-              lease: run?.lease,
+              heldBy: run?.heldBy,
               engine: queue.engine
             })
             switch (result.outcome) {

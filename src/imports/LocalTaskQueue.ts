@@ -48,9 +48,9 @@ export const LocalTaskQueue = {
       // The import command writes the run itself (local_runs, in its own statement), leased to the
       // engine of this process if one runs: wake it.
       const prepared: PreparedRuns = {
-        mint: Effect.map(Ref.get(signal.engine), (lease) => ({ runId: mintRunId(), lease })),
+        mint: Effect.map(Ref.get(signal.engine), (engine) => ({ runId: mintRunId(), heldBy: engine })),
         started: (request, run) =>
-          PubSub.publish(signal.runs, { runId: run.runId, importId: request.importId, accountId: request.accountId, bornLeasedTo: run.lease?.owner })
+          PubSub.publish(signal.runs, { runId: run.runId, importId: request.importId, accountId: request.accountId, bornLeasedTo: run.heldBy })
             .pipe(Effect.asVoid)
       }
 

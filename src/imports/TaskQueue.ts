@@ -50,8 +50,8 @@ export interface PreparedRuns {
 
 export interface MintedRun {
   readonly runId: string
-  /** The engine that takes the run as it is written, and for how long before it renews the lease. */
-  readonly lease?: { readonly owner: string; readonly leaseMs: number } | undefined
+  /** The engine that holds the run from the moment it is written (the engine of this process). */
+  readonly heldBy?: string | undefined
 }
 
 export class TaskQueue extends Context.Service<TaskQueue, {

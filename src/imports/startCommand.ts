@@ -37,8 +37,8 @@ export interface StartCommandInput {
   readonly rateLimit: RateLimitConfig
   /** A run id minted up front (local engine): the run and ImportEnqueued are written too. */
   readonly runId?: string | undefined
-  /** The engine the run is born leased to (local engine running in this process). */
-  readonly lease?: { readonly owner: string; readonly leaseMs: number } | undefined
+  /** The engine that holds the run from its birth (the local engine running in this process). */
+  readonly heldBy?: string | undefined
   readonly engine: Engine
 }
 
@@ -88,8 +88,7 @@ export const startCommandParams = (input: StartCommandInput) => {
     skipExistingCustomers: request.skipExistingCustomers,
     causationId: input.causationId,
     runId: input.runId ?? null,
-    leaseOwner: input.lease?.owner ?? null,
-    leaseMs: input.lease?.leaseMs ?? null,
+    leaseOwner: input.heldBy ?? null,
     engine: input.engine,
     schemaVersions,
     listCreatedId: crypto.randomUUID(),

@@ -7,12 +7,14 @@
  *   account's queue of imports never holds slots another account's import could use.
  * - Durable: a run stays `pending` in local_runs until its import has ended; at start every
  *   pending run this engine may take resumes from its events. A SIGKILL loses nothing.
- * - Leased: the engine holds a lease on each run it has taken and renews it while it lives
- *   (LOCAL_ENGINE_LEASE_MS); a run enqueued in its process is born leased to it (written so by
- *   the import command), others it claims. Another instance on the same database takes over the
- *   runs of an engine whose leases expired, or that gave them back as it stopped; a run taken
- *   over too often is ended as failed instead.
- *   On PGlite one process owns the database, so every pending run is this engine's.
+ * - Held: a run taken by an engine is its engine's while that engine lives: the engine renews
+ *   its own row in local_engines every third of LOCAL_ENGINE_LEASE_MS (one statement however
+ *   many runs it holds), and marks it dead as it stops. A run enqueued in its process is held by
+ *   it from birth (written so by the import command), others it claims. Another instance on the
+ *   same database takes over the runs of an engine that died or stopped (and those of a
+ *   previous version's engine whose timed lease expired); a run taken over too often is ended
+ *   as failed instead. On PGlite one process owns the database, so every pending run is this
+ *   engine's.
  */
 import { Config, Context, Effect, Layer, PubSub, Ref, Schedule, Scope } from "effect"
 import * as Semaphore from "effect/Semaphore"
@@ -30,14 +32,8 @@ export interface LocalRun {
   readonly importId: string
   /** The LinkedIn account the import searches with: one run at a time per account. */
   readonly accountId: string
-  /** The engine the run was born leased to (it starts the run without taking it first). */
+  /** The engine that holds the run from its birth (it starts the run without taking it first). */
   readonly bornLeasedTo?: string | undefined
-}
-
-/** The lease a run is born with when the engine of the process that enqueues it takes it at once. */
-export interface BirthLease {
-  readonly owner: string
-  readonly leaseMs: number
 }
 
 /**
@@ -46,11 +42,12 @@ export interface BirthLease {
  */
 export class LocalRunSignal extends Context.Service<LocalRunSignal, {
   readonly runs: PubSub.PubSub<LocalRun>
-  readonly engine: Ref.Ref<BirthLease | undefined>
+  /** The owner name of the engine running in this process, if one does. */
+  readonly engine: Ref.Ref<string | undefined>
 }>()("app/pipeline/LocalRunSignal") {
   static readonly layer = Layer.effect(
     LocalRunSignal,
-    Effect.all({ runs: PubSub.unbounded<LocalRun>(), engine: Ref.make<BirthLease | undefined>(undefined) })
+    Effect.all({ runs: PubSub.unbounded<LocalRun>(), engine: Ref.make<string | undefined>(undefined) })
   )
 }
 
@@ -79,8 +76,20 @@ interface ClaimedRow {
 export type ClaimWhich = { readonly runIds: ReadonlyArray<string> } | "abandoned" | "everything"
 
 /**
- * Takes the lease of pending runs for `owner`: the given ones (`runIds`), or every run whose
- * lease expired or that nobody took within a lease (its enqueuer died); `everything` on PGlite.
+ * A pending run nobody holds any longer: nobody took it within a lease (its enqueuer died), its
+ * engine's row in local_engines is dead (the engine died or stopped), or its timed lease (an
+ * engine of the previous version, or one that gave it back) expired.
+ */
+const abandoned = (leaseMs: number) =>
+  sql`(
+    (lease_owner is null and created_at < now() - ${leaseMs} * interval '1 millisecond')
+    or lease_expires_at < now()
+    or (lease_expires_at = 'infinity' and not exists (
+      select 1 from local_engines e where e.owner = local_runs.lease_owner and e.alive_until > now())))`
+
+/**
+ * Takes pending runs for `owner`, held while it lives: the given ones (`runIds`), or every
+ * abandoned one; `everything` on PGlite.
  *
  * It is planned for its values each time (planForTheseValues): a plan kept from when local_runs
  * was small read every row, and parsed the list of runs again for each, so in a burst of imports
@@ -93,15 +102,15 @@ export const claimStatement = (which: ClaimWhich, owner: string, leaseMs: number
     update local_runs set
       takeovers = takeovers + (case when lease_owner is not null and lease_owner <> ${owner} then 1 else 0 end),
       lease_owner = ${owner},
-      lease_expires_at = now() + ${leaseMs} * interval '1 millisecond',
+      lease_expires_at = 'infinity',
       updated_at = now()
     where ${
     which === "everything"
       ? sql`status = 'pending'`
       : which === "abandoned"
-      ? sql`status = 'pending' and (lease_expires_at < now() or (lease_owner is null and created_at < now() - ${leaseMs} * interval '1 millisecond'))`
+      ? sql`status = 'pending' and ${abandoned(leaseMs)}`
       : sql`run_id = any(${textArray(which.runIds)}) and status <> 'done'
-          and (lease_owner is null or lease_owner = ${owner} or lease_expires_at < now())`
+          and (lease_owner is null or lease_owner = ${owner} or ${abandoned(leaseMs)})`
   }
     returning run_id, import_id::text as import_id, account_id::text as account_id, takeovers`
 
@@ -137,12 +146,11 @@ export const LocalEngine = {
         db.query((q) => claimStatement(which, owner, leaseMs).execute(q))
       )).pipe(Effect.map(({ rows }) => rows))
 
-    const renewLeases = Effect.suspend(() =>
-      taken.size === 0 ? Effect.void : db.query((q) =>
-        q.updateTable("local_runs").set({ lease_expires_at: sql`now() + ${leaseMs} * interval '1 millisecond'` })
-          .where("lease_owner", "=", owner).where("status", "=", "pending").execute()
-      ).pipe(Effect.asVoid)
-    )
+    /** This engine is alive for another lease: every run it holds stays its own. */
+    const heartbeat = db.query((q) =>
+      sql`insert into local_engines (owner, alive_until) values (${owner}, now() + ${leaseMs} * interval '1 millisecond')
+          on conflict (owner) do update set alive_until = excluded.alive_until`.execute(q)
+    ).pipe(Effect.asVoid)
 
     const markDone = (run: LocalRun) =>
       db.query((q) =>
@@ -150,14 +158,18 @@ export const LocalEngine = {
           .where("run_id", "=", run.runId).execute()
       )
 
-    /** Gives the leases of this engine's runs back as it stops: another engine may take them at once. */
+    /** This engine is dead as it stops: another engine may take its runs at once. */
     const releaseAll = db.query((q) =>
-      q.updateTable("local_runs").set({ lease_expires_at: new Date(0) })
-        .where("lease_owner", "=", owner).where("status", "=", "pending").execute()
+      sql`update local_engines set alive_until = '-infinity' where owner = ${owner}`.execute(q)
     ).pipe(Effect.ignore)
 
-    // The runs live in a scope of their own, closed after the loops below have stopped, and then
-    // their leases go back in one statement: a stopping engine does not take back the runs it
+    // Alive before it holds any run, and every row of an engine dead for a day goes (the runs
+    // such an engine held are abandoned either way).
+    yield* heartbeat
+    yield* db.query((q) => sql`delete from local_engines where alive_until < now() - interval '1 day'`.execute(q))
+
+    // The runs live in a scope of their own, closed after the loops below have stopped; then the
+    // engine is marked dead, in one statement: a stopping engine does not take back the runs it
     // gives back, nor send a statement per run (a burst of queued imports is thousands).
     yield* Effect.addFinalizer(() => releaseAll)
     const runs = yield* Scope.fork(yield* Scope.Scope)
@@ -225,19 +237,19 @@ export const LocalEngine = {
     const resumed = yield* claimAndSchedule(db.backend === "pglite" ? "everything" : "abandoned")
     if (resumed > 0) yield* Effect.logInfo(`local engine: resuming ${resumed} import(s)`)
 
-    // While it lives the engine renews its leases, and takes over the runs of engines that died.
+    // While it lives the engine says so, and takes over the runs of engines that died.
     const every = Schedule.spaced(`${Math.max(100, Math.floor(leaseMs / 3))} millis`)
-    yield* renewLeases.pipe(
+    yield* heartbeat.pipe(
       Effect.andThen(claimAndSchedule("abandoned")),
       Effect.tap((n) => n > 0 ? Effect.logInfo(`local engine: took over ${n} import(s) of an engine that stopped`) : Effect.void),
-      Effect.catch((e) => Effect.logWarning("local engine: lease renewal failed", e)),
+      Effect.catch((e) => Effect.logWarning("local engine: could not say it is alive, or take over runs", e)),
       Effect.repeat(every),
       Effect.forkScoped
     )
 
     // From now on the runs enqueued in this process are born leased to this engine; as it stops,
     // before anything else, they no longer are.
-    yield* Ref.set(signal.engine, { owner, leaseMs })
+    yield* Ref.set(signal.engine, owner)
     yield* Effect.addFinalizer(() => Ref.set(signal.engine, undefined))
   }))
 }

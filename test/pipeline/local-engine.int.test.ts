@@ -129,7 +129,7 @@ layer(Services, { excludeTestServices: true })(`the local engine (${backend})`, 
       const { born, owner } = yield* withEngine(
         { LOCAL_ENGINE_LEASE_MS: "60000" },
         Effect.gen(function*() {
-          const owner = (yield* Ref.get(signal.engine))?.owner
+          const owner = yield* Ref.get(signal.engine)
           const born = yield* start(user.userId, 25)
           const run = yield* runOf(born.importId)
           yield* awaitEnded(born.importId)
@@ -150,7 +150,12 @@ layer(Services, { excludeTestServices: true })(`the local engine (${backend})`, 
       const user = yield* makeUser({ credits: 1_000 })
       const runsOf = (importIds: ReadonlyArray<string>) =>
         db.query((q) =>
-          q.selectFrom("local_runs").select(["status", "lease_owner", sql<boolean>`lease_expires_at <= now()`.as("given_back")])
+          q.selectFrom("local_runs").select([
+            "status",
+            "lease_owner",
+            sql<boolean>`not exists (select 1 from local_engines e where e.owner = local_runs.lease_owner and e.alive_until > now())`
+              .as("given_back")
+          ])
             .where("import_id", "in", importIds).execute()
         ).pipe(Effect.orDie)
       // One account, one slot: the first import runs, the other three wait for it. A short lease
@@ -183,6 +188,39 @@ layer(Services, { excludeTestServices: true })(`the local engine (${backend})`, 
       }
     }))
 
+  it.effect("a live engine's runs stay its own however long they wait (its beat alone keeps them); once it stops, another engine takes them", () =>
+    Effect.gen(function*() {
+      const db = yield* Database
+      const signal = yield* LocalRunSignal
+      const user = yield* makeUser({ credits: 5_000 })
+      const runsOf = (importIds: ReadonlyArray<string>) =>
+        db.query((q) =>
+          q.selectFrom("local_runs").select(["status", "lease_owner", "takeovers"]).where("import_id", "in", importIds).execute()
+        ).pipe(Effect.orDie)
+      // One account, one slot, short leases (a beat and a look for abandoned runs every 100 ms).
+      const fast = { LOCAL_ENGINE_LEASE_MS: "300", LOCAL_ENGINE_CONCURRENCY: "1" }
+      const { ids, holder } = yield* withEngine(
+        fast,
+        Effect.gen(function*() {
+          const holder = yield* Ref.get(signal.engine)
+          const ids = (yield* Effect.forEach([1, 2, 3], () => start(user.userId, 1_000))).map((s) => s.importId)
+          // Another engine on the same database looks for abandoned runs for three leases and more
+          // (on PostgreSQL: on PGlite one process owns the database, and an engine takes every
+          // pending run as it starts)...
+          yield* db.backend === "postgres" ? withEngine(fast, Effect.sleep("1 second")) : Effect.sleep("1 second")
+          // ...and took none: the first import runs, the others wait for it, all held by the first engine.
+          const held = yield* runsOf(ids)
+          expect(held.filter((r) => r.status === "pending").length).toBeGreaterThanOrEqual(2)
+          for (const run of held.filter((r) => r.status === "pending")) expect(run).toMatchObject({ lease_owner: holder, takeovers: 0 })
+          return { ids, holder }
+        })
+      )
+      expect(holder).toMatch(/^engine-/)
+      const ended = yield* withEngine({}, Effect.forEach(ids, awaitEnded))
+      for (const row of ended) expect(row).toMatchObject({ status: "completed", leads_imported: 1_000 })
+      for (const id of ids) expect(yield* countOf(id, "ImportCompleted")).toBe(1)
+    }))
+
   it.effect("a claim finds the signalled runs through the primary key, however many runs are pending", () =>
     Effect.gen(function*() {
       const db = yield* Database
@@ -201,7 +239,8 @@ layer(Services, { excludeTestServices: true })(`the local engine (${backend})`, 
       const nodes = (yield* plans.pipe(
         Effect.ensuring(db.query((q) => q.deleteFrom("local_runs").where("run_id", "like", "run_burst_%").execute()).pipe(Effect.orDie))
       )).flat()
-      expect(nodes.filter((n) => n["Node Type"] === "Seq Scan")).toEqual([])
-      expect(new Set(nodes.flatMap((n) => n["Index Name"] ?? []))).toEqual(new Set(["local_runs_pkey"]))
+      const onRuns = nodes.filter((n) => n["Relation Name"] === "local_runs" || n["Index Name"]?.startsWith("local_runs"))
+      expect(onRuns.filter((n) => n["Node Type"] === "Seq Scan")).toEqual([])
+      expect(new Set(onRuns.flatMap((n) => n["Index Name"] ?? []))).toEqual(new Set(["local_runs_pkey"]))
     }))
 })
