@@ -191,16 +191,16 @@ export const LocalEngine = {
         Effect.retry(Schedule.min([Schedule.exponential("1 second"), Schedule.spaced("30 seconds")]))
       )
 
-    const schedule = (row: ClaimedRow) =>
+    /** Runs a run this engine holds, unless it already does; `takeovers`: how often engines died running it. */
+    const schedule = (run: LocalRun, takeovers: number) =>
       Effect.gen(function*() {
-        const run: LocalRun = { runId: row.run_id, importId: row.import_id, accountId: row.account_id }
         if (taken.has(run.runId)) return
         taken.add(run.runId)
         const done = inFlight.add(`import ${run.importId} (local run ${run.runId})`)
-        const work: Effect.Effect<unknown, unknown> = row.takeovers > MAX_TAKEOVERS
+        const work: Effect.Effect<unknown, unknown> = takeovers > MAX_TAKEOVERS
           ? stages.end(run.importId, {
             outcome: "failed",
-            error: `the local engine running this import stopped ${row.takeovers} times without finishing it`
+            error: `the local engine running this import stopped ${takeovers} times without finishing it`
           }).pipe(Effect.andThen(markDone(run)), Effect.retry(Schedule.spaced("5 seconds")))
           : (yield* accountLock(run.accountId)).withPermits(1)(slots.withPermits(1)(execute(run)))
         yield* work.pipe(
@@ -213,7 +213,12 @@ export const LocalEngine = {
       })
 
     const claimAndSchedule = (which: Parameters<typeof claim>[0]) =>
-      Effect.flatMap(claim(which), (rows) => Effect.forEach(rows, schedule, { discard: true }).pipe(Effect.as(rows.length)))
+      Effect.flatMap(claim(which), (rows) =>
+        Effect.forEach(
+          rows,
+          (row) => schedule({ runId: row.run_id, importId: row.import_id, accountId: row.account_id }, row.takeovers),
+          { discard: true }
+        ).pipe(Effect.as(rows.length)))
 
     // Subscribe before reading the pending runs, so a run enqueued in between is not missed.
     const inbox = yield* PubSub.subscribe(signal.runs)
@@ -224,9 +229,7 @@ export const LocalEngine = {
         const mine = signalled.filter((run) => run.bornLeasedTo === owner)
         const others = signalled.filter((run) => run.bornLeasedTo !== owner).map((run) => run.runId)
         return Effect.andThen(
-          Effect.forEach(mine, (run) => schedule({ run_id: run.runId, import_id: run.importId, account_id: run.accountId, takeovers: 0 }), {
-            discard: true
-          }),
+          Effect.forEach(mine, (run) => schedule(run, 0), { discard: true }),
           others.length > 0 ? claimAndSchedule({ runIds: others }) : Effect.void
         )
       }),
