@@ -50,7 +50,7 @@ export const LocalTaskQueue = {
       const prepared: PreparedRuns = {
         mint: Effect.map(Ref.get(signal.engine), (engine) => ({ runId: mintRunId(), heldBy: engine })),
         started: (request, run) =>
-          PubSub.publish(signal.runs, { runId: run.runId, importId: request.importId, accountId: request.accountId, bornLeasedTo: run.heldBy })
+          PubSub.publish(signal.runs, { runId: run.runId, importId: request.importId, accountId: request.accountId, heldBy: run.heldBy })
             .pipe(Effect.asVoid)
       }
 

@@ -33,7 +33,7 @@ export interface LocalRun {
   /** The LinkedIn account the import searches with: one run at a time per account. */
   readonly accountId: string
   /** The engine that holds the run from its birth (it starts the run without taking it first). */
-  readonly bornLeasedTo?: string | undefined
+  readonly heldBy?: string | undefined
 }
 
 /**
@@ -77,8 +77,8 @@ export type ClaimWhich = { readonly runIds: ReadonlyArray<string> } | "abandoned
 
 /**
  * A pending run nobody holds any longer: nobody took it within a lease (its enqueuer died), its
- * engine's row in local_engines is dead (the engine died or stopped), or its timed lease (an
- * engine of the previous version, or one that gave it back) expired.
+ * engine's row in local_engines is dead (the engine died or stopped), or its timed lease expired
+ * (an engine of the previous version held it, or gave it back as it stopped).
  */
 const abandoned = (leaseMs: number) =>
   sql`(
@@ -159,7 +159,7 @@ export const LocalEngine = {
       )
 
     /** This engine is dead as it stops: another engine may take its runs at once. */
-    const releaseAll = db.query((q) =>
+    const markDead = db.query((q) =>
       sql`update local_engines set alive_until = '-infinity' where owner = ${owner}`.execute(q)
     ).pipe(Effect.ignore)
 
@@ -171,7 +171,7 @@ export const LocalEngine = {
     // The runs live in a scope of their own, closed after the loops below have stopped; then the
     // engine is marked dead, in one statement: a stopping engine does not take back the runs it
     // gives back, nor send a statement per run (a burst of queued imports is thousands).
-    yield* Effect.addFinalizer(() => releaseAll)
+    yield* Effect.addFinalizer(() => markDead)
     const runs = yield* Scope.fork(yield* Scope.Scope)
 
     /**
@@ -212,7 +212,7 @@ export const LocalEngine = {
         )
       })
 
-    const claimAndSchedule = (which: Parameters<typeof claim>[0]) =>
+    const claimAndSchedule = (which: ClaimWhich) =>
       Effect.flatMap(claim(which), (rows) =>
         Effect.forEach(
           rows,
@@ -226,8 +226,8 @@ export const LocalEngine = {
     // ran are claimed together, in one statement.
     yield* PubSub.takeAll(inbox).pipe(
       Effect.flatMap((signalled) => {
-        const mine = signalled.filter((run) => run.bornLeasedTo === owner)
-        const others = signalled.filter((run) => run.bornLeasedTo !== owner).map((run) => run.runId)
+        const mine = signalled.filter((run) => run.heldBy === owner)
+        const others = signalled.filter((run) => run.heldBy !== owner).map((run) => run.runId)
         return Effect.andThen(
           Effect.forEach(mine, (run) => schedule(run, 0), { discard: true }),
           others.length > 0 ? claimAndSchedule({ runIds: others }) : Effect.void
