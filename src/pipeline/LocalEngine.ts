@@ -3,8 +3,9 @@
  * and retry policy as the Trigger.dev tasks.
  *
  * - Bounded: at most LOCAL_ENGINE_CONCURRENCY imports at once, and one at a time per
- *   LinkedIn account. A run first waits for its account, then for an engine slot, so one
- *   account's queue of imports never holds slots another account's import could use.
+ *   LinkedIn account. A run waits in the engine's queue (src/pipeline/runQueue.ts: a record,
+ *   not a fiber) until both its account and a slot are free, so one account's queue of imports
+ *   never holds slots another account's import could use.
  * - Durable: a run stays `pending` in local_runs until its import has ended; at start every
  *   pending run this engine may take resumes from its events. A SIGKILL loses nothing.
  * - Held: a run taken by an engine is its engine's while that engine lives: the engine renews
@@ -17,7 +18,6 @@
  *   engine's.
  */
 import { Config, Context, Effect, Layer, PubSub, Ref, Schedule, Scope } from "effect"
-import * as Semaphore from "effect/Semaphore"
 import { sql } from "kysely"
 import { Database } from "../db/Database.ts"
 import { textArray } from "../db/sql.ts"
@@ -25,6 +25,7 @@ import { InFlightWork } from "../shutdown.ts"
 import { ImportStages } from "./ImportStages.ts"
 import { type RetryPolicy, STAGE_RETRY, withRetry } from "./retryPolicy.ts"
 import { runImport, type StageRunner } from "./runImport.ts"
+import { makeRunQueue } from "./runQueue.ts"
 
 /** A run of the in-process engine. */
 export interface LocalRun {
@@ -126,19 +127,11 @@ export const LocalEngine = {
     const leaseMs = yield* Config.Int("LOCAL_ENGINE_LEASE_MS").pipe(Config.withDefault(15_000))
     const owner = `engine-${crypto.randomUUID()}`
     const runner = localStageRunner(stages)
-    const slots = yield* Semaphore.make(concurrency)
-    const accounts = new Map<string, Semaphore.Semaphore>()
     /** Runs this engine has taken (queued for their account or a slot, or running). */
     const taken = new Set<string>()
-
-    const accountLock = (accountId: string) =>
-      Effect.gen(function*() {
-        const existing = accounts.get(accountId)
-        if (existing) return existing
-        const lock = yield* Semaphore.make(1)
-        accounts.set(accountId, lock)
-        return lock
-      })
+    /** Taken runs waiting for their account or a slot, each with what to call once it has ended. */
+    const queue = makeRunQueue<{ readonly run: LocalRun; readonly ended: () => void }>(concurrency)
+    let stopping = false
 
     const claim = (which: ClaimWhich) =>
       db.transaction(Effect.andThen(
@@ -173,6 +166,13 @@ export const LocalEngine = {
     // gives back, nor send a statement per run (a burst of queued imports is thousands).
     yield* Effect.addFinalizer(() => markDead)
     const runs = yield* Scope.fork(yield* Scope.Scope)
+    // Before the runs are interrupted: none starts any more, and the queued ones are let go.
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        stopping = true
+        for (const queued of queue.clear()) queued.ended()
+      })
+    )
 
     /**
      * Runs the import to its end. Infrastructure failures (the database away) are retried with
@@ -191,25 +191,46 @@ export const LocalEngine = {
         Effect.retry(Schedule.min([Schedule.exponential("1 second"), Schedule.spaced("30 seconds")]))
       )
 
+    /** Starts the queued runs that have a slot and their account free, each in a fiber of its own. */
+    const startQueued: Effect.Effect<void> = Effect.suspend(() =>
+      Effect.forEach(
+        stopping ? [] : queue.startable(),
+        ({ account, run: { run, ended } }) =>
+          execute(run).pipe(
+            Effect.ensuring(Effect.suspend(() => {
+              queue.finished(account)
+              ended()
+              return startQueued
+            })),
+            Effect.forkIn(runs)
+          ),
+        { discard: true }
+      ))
+
     /** Runs a run this engine holds, unless it already does; `takeovers`: how often engines died running it. */
     const schedule = (run: LocalRun, takeovers: number) =>
-      Effect.gen(function*() {
-        if (taken.has(run.runId)) return
+      Effect.suspend(() => {
+        if (stopping || taken.has(run.runId)) return Effect.void
         taken.add(run.runId)
         const done = inFlight.add(`import ${run.importId} (local run ${run.runId})`)
-        const work: Effect.Effect<unknown, unknown> = takeovers > MAX_TAKEOVERS
-          ? stages.end(run.importId, {
+        const ended = () => {
+          taken.delete(run.runId)
+          done()
+        }
+        if (takeovers > MAX_TAKEOVERS) {
+          return stages.end(run.importId, {
             outcome: "failed",
             error: `the local engine running this import stopped ${takeovers} times without finishing it`
-          }).pipe(Effect.andThen(markDone(run)), Effect.retry(Schedule.spaced("5 seconds")))
-          : (yield* accountLock(run.accountId)).withPermits(1)(slots.withPermits(1)(execute(run)))
-        yield* work.pipe(
-          Effect.ensuring(Effect.sync(() => {
-            taken.delete(run.runId)
-            done()
-          })),
-          Effect.forkIn(runs)
-        )
+          }).pipe(
+            Effect.andThen(markDone(run)),
+            Effect.retry(Schedule.spaced("5 seconds")),
+            Effect.ensuring(Effect.sync(ended)),
+            Effect.forkIn(runs),
+            Effect.asVoid
+          )
+        }
+        queue.add(run.accountId, { run, ended })
+        return startQueued
       })
 
     const claimAndSchedule = (which: ClaimWhich) =>
