@@ -106,6 +106,46 @@ export const rssMb = (pid: number = process.pid): number => {
   return kb / 1024
 }
 
+/** CPU time (user + system) processes `pids` have used so far, in ms (Linux; a process gone counts 0). */
+export const cpuMsOf = (pids: Iterable<number>): number => {
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      // a process that ended meanwhile
+    }
+  }
+  return ticks * 10 // USER_HZ is 100 on Linux
+}
+
+/**
+ * CPU used while `work` runs, in ms: this process's, and that of the PostgreSQL server backends
+ * connected to `databaseUrl`'s database (same machine; those there when it ends, which a pool
+ * keeps). Without a URL (PGlite runs in this process) the database's is part of this process's.
+ */
+export const cpuDuring = async <A>(databaseUrl: string | undefined, work: () => Promise<A>) => {
+  const backends = async () => {
+    if (databaseUrl === undefined) return new Map<number, number>()
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+    try {
+      const rows = await sql<Array<{ pid: number }>>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`
+      return new Map(rows.map(({ pid }) => [pid, cpuMsOf([pid])]))
+    } finally {
+      await sql.end()
+    }
+  }
+  const before = await backends()
+  const own = process.cpuUsage()
+  const result = await work()
+  const used = process.cpuUsage(own)
+  const after = await backends()
+  let database = 0
+  for (const [pid, ms] of after) database += ms - (before.get(pid) ?? 0)
+  return { result, processMs: (used.user + used.system) / 1000, databaseMs: database }
+}
+
 /** Samples this process's RSS every `everyMs` until stopped; the peak in MB. */
 export const rssSampler = (everyMs = 100, pid: number = process.pid) => {
   let peak = rssMb(pid)

@@ -18,7 +18,6 @@
 import { ConfigProvider, Context, Effect, Layer } from "effect"
 import { sql } from "kysely"
 import { randomBytes } from "node:crypto"
-import { readFileSync } from "node:fs"
 import postgres from "postgres"
 import { ServicesLive } from "../src/app.ts"
 import { Accounts } from "../src/accounts/Accounts.ts"
@@ -28,6 +27,7 @@ import { fakeSearchPeople } from "../src/leads/FakeLeadSource.ts"
 import { ImportStages } from "../src/pipeline/ImportStages.ts"
 import { LocalEngine, localStageRunner } from "../src/pipeline/LocalEngine.ts"
 import { runImport, type StageRunner } from "../src/pipeline/runImport.ts"
+import { cpuMsOf } from "./lib.ts"
 
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 20)
 const POOL = Number(process.env.DATABASE_POOL_MAX ?? 10)
@@ -110,16 +110,7 @@ const cpu = Effect.gen(function*() {
   const { rows } = yield* db.query((q) =>
     sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(q)
   )
-  let ticks = 0
-  for (const { pid } of rows) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-      ticks += Number(fields[11]) + Number(fields[12])
-    } catch {
-      // a backend that ended meanwhile
-    }
-  }
-  return { node, database: ticks * 10 }
+  return { node, database: cpuMsOf(rows.map((r) => r.pid)) }
 })
 let cpuAtStart = { node: 0, database: 0 }
 let cpuUsed = { node: 0, database: 0 }

@@ -20,7 +20,7 @@ import { ServerLive, ServicesLive } from "../src/app.ts"
 import { Accounts } from "../src/accounts/Accounts.ts"
 import { Database } from "../src/db/Database.ts"
 import { type FloorSql, floorPGlite, floorPostgres } from "./floor.ts"
-import { type Backend, fmt, type Options, pct, type Row, serviceEnv, withScratch } from "./lib.ts"
+import { type Backend, cpuDuring, fmt, type Options, pct, type Row, serviceEnv, withScratch } from "./lib.ts"
 import type { LoadResult, LoadSpec } from "./load-worker.ts"
 
 const USERS = 64
@@ -153,6 +153,12 @@ const startFloor = async (db: FloorSql, users: ReadonlyArray<User>) => {
   }
 }
 
+/** A load's result with the CPU used per request answered (this process: the server under load; the database's backends). */
+const withCpu = ({ result, processMs, databaseMs }: { result: LoadResult; processMs: number; databaseMs: number }) => ({
+  ...result,
+  cpu: { process: processMs / Math.max(1, result.requests), database: databaseMs / Math.max(1, result.requests) }
+})
+
 const measure = async (backend: Backend, options: Options, databaseUrl: string | undefined, floorUrl: string | undefined) => {
   const rows: Array<Row> = []
   const secondsEach = options.seconds ?? (options.quick ? 3 : 10)
@@ -165,9 +171,14 @@ const measure = async (backend: Backend, options: Options, databaseUrl: string |
     await load(service.port, tokens, 8, options.quick || options.seconds ? 1 : 2)
     await load(floor.port, tokens, 8, options.quick || options.seconds ? 1 : 2)
     for (const connections of CONNECTIONS) {
-      const s = await load(service.port, tokens, connections, secondsEach)
-      const f = await load(floor.port, tokens, connections, secondsEach)
-      const line = (r: LoadResult) => `${fmt(r.reqPerSec)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, non-200 ${r.non200}`
+      // With the CPU each side used per request: a figure the machine's neighbours move less than req/s.
+      const s = withCpu(await cpuDuring(databaseUrl, () => load(service.port, tokens, connections, secondsEach)))
+      const f = withCpu(await cpuDuring(floorUrl, () => load(floor.port, tokens, connections, secondsEach)))
+      const cpu = (r: typeof s) =>
+        databaseUrl === undefined
+          ? `CPU ${fmt(r.cpu.process, 2)} ms a request`
+          : `CPU ${fmt(r.cpu.process, 2)} + ${fmt(r.cpu.database, 2)} ms a request (server + database)`
+      const line = (r: typeof s) => `${fmt(r.reqPerSec)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, non-200 ${r.non200}; ${cpu(r)}`
       const row: Row = {
         section: "post",
         backend,

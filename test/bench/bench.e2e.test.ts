@@ -2,7 +2,7 @@
  * `npm run bench` (bench/index.ts) for a few seconds, so it cannot rot: the POST section (the
  * real service, autocannon, the node:http floor) and the append section (pgbench on PostgreSQL)
  * run on this backend with 1-second loads, print their tables and write their results, and every
- * POST the service answered was a 200.
+ * POST the service answered was a 200, with the CPU it cost.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
@@ -29,13 +29,18 @@ describe(`the bench script (${backend})`, () => {
       expect(output).toMatch(process.env.DATABASE_URL ? /PostgreSQL \(DATABASE_URL/ : /DATABASE_URL is not set — PGlite only/)
       expect(output).toContain("| section | backend | measure | result | floor (same run) | ratio | target |")
       const written = JSON.parse(readFileSync(results, "utf8")) as {
-        results: Record<string, Array<{ data: { service?: { requests: number; non200: number }; floor?: unknown } }>>
+        results: Record<string, Array<{ data: { service?: { requests: number; non200: number; cpu: { process: number; database: number } }; floor?: unknown } }>>
       }
       expect(written.results.post).toHaveLength(3)
       // At 1 connection something is answered within the second; under 32 on a busy PGlite, maybe
       // nothing is (autocannon drops what is still in flight at the end), but nothing may fail.
       expect(written.results.post![0]!.data.service!.requests, output).toBeGreaterThan(0)
       for (const row of written.results.post!) expect(row.data.service!.non200, output).toBe(0)
+      // The CPU each request cost: the server's, and on PostgreSQL its backends' (from /proc).
+      const cpu = written.results.post![0]!.data.service!.cpu
+      expect(cpu.process, output).toBeGreaterThan(0)
+      if (process.env.DATABASE_URL) expect(cpu.database, output).toBeGreaterThan(0)
+      else expect(cpu.database, output).toBe(0)
       expect(written.results.append).toHaveLength(2)
     } finally {
       rmSync(dir, { recursive: true, force: true })
