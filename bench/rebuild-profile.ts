@@ -9,12 +9,11 @@
  */
 import { Effect } from "effect"
 import { sql } from "kysely"
-import { readFileSync } from "node:fs"
 import postgres from "postgres"
 import { inlineProjections } from "../projections/index.ts"
 import { Database } from "../src/db/Database.ts"
 import { withDatabase } from "../test/support/postgres-url.ts"
-import { adminSql, fmt, rssMb, rssSampler, seconds, serviceEnv, servicesRuntime } from "./lib.ts"
+import { adminSql, cpuMsOf, fmt, rssMb, rssSampler, seconds, serviceEnv, servicesRuntime } from "./lib.ts"
 import { makeLog, rebuild } from "./rebuild.ts"
 
 const base = process.env.DATABASE_URL
@@ -25,14 +24,7 @@ const wanted = process.argv.slice(2).filter((a) => !a.startsWith("--"))
 const url = withDatabase(base, name)
 
 /** CPU seconds (user + system) of a process, from /proc (0 if it is gone). */
-const cpuOf = (pid: number): number => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return 0
-  }
-}
+const cpuOf = (pid: number): number => cpuMsOf([pid]) / 1000
 
 const admin = postgres(base, { max: 1, onnotice: () => {} })
 const backendsCpu = async () => {

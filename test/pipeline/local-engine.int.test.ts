@@ -243,4 +243,32 @@ layer(Services, { excludeTestServices: true })(`the local engine (${backend})`, 
       expect(onRuns.filter((n) => n["Node Type"] === "Seq Scan")).toEqual([])
       expect(new Set(onRuns.flatMap((n) => n["Index Name"] ?? []))).toEqual(new Set(["local_runs_pkey"]))
     }))
+
+  it.effect("the sweep for abandoned runs, over 30,000 queued runs of a live engine (analyzed), is costed past jit_above_cost and still not JIT-compiled", () =>
+    Effect.gen(function*() {
+      const db = yield* Database
+      yield* db.query((q) =>
+        sql`insert into local_engines (owner, alive_until) values ('engine-busy', now() + interval '1 hour')`.execute(q)
+      ).pipe(Effect.orDie)
+      yield* db.query((q) =>
+        sql`insert into local_runs (run_id, import_id, account_id, status, lease_owner, lease_expires_at)
+            select 'run_backlog_' || i, gen_random_uuid(), gen_random_uuid(), 'pending', 'engine-busy', 'infinity'
+            from generate_series(1, 30000) as i`.execute(q)
+      ).pipe(Effect.orDie)
+      const explained = db.query(async (q) => {
+        await sql`analyze local_runs`.execute(q)
+        const { rows } = await sql<{ "QUERY PLAN": [{ Plan: { "Total Cost": number }; JIT?: unknown }] }>`
+          explain (format json) ${claimStatement("abandoned", "engine-here", 15_000)}`.execute(q)
+        const threshold = await sql<{ cost: string }>`select current_setting('jit_above_cost') as cost`.execute(q)
+        return { plan: rows[0]!["QUERY PLAN"][0], threshold: Number(threshold.rows[0]!.cost) }
+      }).pipe(Effect.orDie)
+      const { plan, threshold } = yield* explained.pipe(Effect.ensuring(db.query(async (q) => {
+        await q.deleteFrom("local_runs").where("run_id", "like", "run_backlog_%").execute()
+        await sql`delete from local_engines where owner = 'engine-busy'`.execute(q)
+      }).pipe(Effect.orDie)))
+      // PostgreSQL's default would compile it on every sweep (~200 ms at this size, against ~10 ms
+      // to run it); the service's connections have JIT off (src/db/Database.ts).
+      expect(plan.Plan["Total Cost"]).toBeGreaterThan(threshold)
+      expect(plan.JIT).toBeUndefined()
+    }))
 })
