@@ -13,7 +13,7 @@ import postgres from "postgres"
 import { inlineProjections } from "../projections/index.ts"
 import { Database } from "../src/db/Database.ts"
 import { withDatabase } from "../test/support/postgres-url.ts"
-import { adminSql, cpuMsOf, fmt, rssMb, rssSampler, seconds, serviceEnv, servicesRuntime } from "./lib.ts"
+import { adminSql, cpuDuring, fmt, rssMb, rssSampler, seconds, serviceEnv, servicesRuntime } from "./lib.ts"
 import { makeLog, rebuild } from "./rebuild.ts"
 
 const base = process.env.DATABASE_URL
@@ -23,16 +23,7 @@ const fresh = process.argv.includes("--fresh")
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("--"))
 const url = withDatabase(base, name)
 
-/** CPU seconds (user + system) of a process, from /proc (0 if it is gone). */
-const cpuOf = (pid: number): number => cpuMsOf([pid]) / 1000
-
 const admin = postgres(base, { max: 1, onnotice: () => {} })
-const backendsCpu = async () => {
-  const rows = await admin<Array<{ pid: number }>>`select pid from pg_stat_activity where datname = ${name}`
-  return new Map(rows.map((r) => [r.pid, cpuOf(r.pid)]))
-}
-const cpuSince = (before: Map<number, number>, after: Map<number, number>) =>
-  [...after].reduce((sum, [pid, cpu]) => sum + cpu - (before.get(pid) ?? 0), 0)
 
 if (fresh) await adminSql(base, `drop database if exists ${name} with (force)`)
 const exists = await admin`select 1 from pg_database where datname = ${name}`
@@ -60,16 +51,14 @@ try {
       top = m.rss
       made = `heap ${fmt(m.heapUsed / 2 ** 20)} of ${fmt(m.heapTotal / 2 ** 20)} MB, external ${fmt(m.external / 2 ** 20)} MB, array buffers ${fmt(m.arrayBuffers / 2 ** 20)} MB`
     }, 100)
-    const db0 = await backendsCpu()
-    const cpu0 = process.cpuUsage()
-    const started = performance.now()
-    const { events } = await runtime.runPromise(rebuild(projection))
-    const took = seconds(started)
-    const cpu = process.cpuUsage(cpu0)
-    const db1 = await backendsCpu()
+    const { result: { events, took }, processMs, databaseMs } = await cpuDuring(url, async () => {
+      const started = performance.now()
+      const { events } = await runtime.runPromise(rebuild(projection))
+      return { events, took: seconds(started) }
+    })
     clearInterval(watch)
     console.log(`${projection.name}: ${fmt(events)} events in ${fmt(took, 2)} s = ${fmt(events / took)} events/s; ` +
-      `service CPU ${fmt((cpu.user + cpu.system) / 1e6, 2)} s, database backends CPU ${fmt(cpuSince(db0, db1), 2)} s; peak RSS ${fmt(sampler.stop())} MB (${made})`)
+      `service CPU ${fmt(processMs / 1000, 2)} s, database backends CPU ${fmt(databaseMs / 1000, 2)} s; peak RSS ${fmt(sampler.stop())} MB (${made})`)
   }
 } finally {
   await runtime.dispose()
