@@ -26,7 +26,6 @@ export const makeRunQueue = <A>(slots: number): RunQueue<A> => {
   const byAccount = new Map<string, Array<A>>()
   const ready: Array<string> = []
   const busy = new Set<string>()
-  let waiting = 0
 
   const add = (account: string, run: A) => {
     const runs = byAccount.get(account)
@@ -35,7 +34,6 @@ export const makeRunQueue = <A>(slots: number): RunQueue<A> => {
       byAccount.set(account, [run])
       if (!busy.has(account)) ready.push(account)
     }
-    waiting++
   }
 
   const startable = () => {
@@ -46,7 +44,6 @@ export const makeRunQueue = <A>(slots: number): RunQueue<A> => {
       const run = runs.shift()!
       if (runs.length === 0) byAccount.delete(account)
       busy.add(account)
-      waiting--
       started.push({ account, run })
     }
     return started
@@ -61,9 +58,10 @@ export const makeRunQueue = <A>(slots: number): RunQueue<A> => {
     const all = Array.from(byAccount.values()).flat()
     byAccount.clear()
     ready.length = 0
-    waiting = 0
     return all
   }
 
-  return { add, startable, finished, clear, waiting: () => waiting, running: () => busy.size }
+  const waiting = () => Array.from(byAccount.values()).reduce((n, runs) => n + runs.length, 0)
+
+  return { add, startable, finished, clear, waiting, running: () => busy.size }
 }
