@@ -8,8 +8,7 @@
  * interruption rolls all of it back; a serialization conflict re-runs it from the start.
  */
 import { Config, Context, Effect, Exit, Layer, Option, Schedule, Schema } from "effect"
-import { Kysely, PostgresDialect, sql, type Transaction } from "kysely"
-import { PostgresJSDialect } from "kysely-postgres-js"
+import { Kysely, PostgresDialect, type Transaction } from "kysely"
 import { spawn } from "node:child_process"
 import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
@@ -19,6 +18,7 @@ import { collectGarbage } from "../collectGarbage.ts"
 import { configError, productionConfig, setting } from "../config.ts"
 import { missingMigrations, migrateToLatest } from "./migrate.ts"
 import { makePGlitePool } from "./pglite-pool.ts"
+import { PlanKeepingDialect } from "./planKeepingDialect.ts"
 import { guardPool } from "./postgres-pool.ts"
 import type { DB } from "./schema.ts"
 
@@ -224,7 +224,7 @@ const POOL_END_TIMEOUT_SECONDS = 0.5
 
 const postgresKysely = async (url: string, options: PostgresOptions) =>
   new Kysely<DB>({
-    dialect: new PostgresJSDialect({
+    dialect: new PlanKeepingDialect({
       postgres: guardPool(
         postgres(url, {
           max: options.max ?? 10,
@@ -301,18 +301,6 @@ const acquire = (connect: () => Promise<Kysely<DB>>, backend: Backend, migration
     return makeDatabase(kysely, backend)
   })
 
-/**
- * A transaction's statements are planned once per connection and kept (the pipeline's stages, the
- * inline projections, rebuild steps). PostgreSQL's default kept re-planning the projections'
- * statements on every call — an array of positions and dozens of parameters, 0.2–0.8 ms each, a
- * third of a page's database time — because its plan for any values guesses an array's length
- * (10) where one made for the values knows it (1). So every statement run in a transaction is
- * written to find its rows by index whatever the values (test/pipeline/generic-plans.int,
- * test/eventstore/replay-plans.int). Reads outside a transaction (the support API's filters, whose
- * best index depends on how rare a value is) are planned as PostgreSQL decides.
- */
-const keepPlans = sql`set local plan_cache_mode = force_generic_plan`
-
 /** How often a transaction that lost a race is re-run before its failure is returned. */
 const SERIALIZATION_RETRIES = 5
 
@@ -327,12 +315,8 @@ export const makeDatabase = (kysely: Kysely<DB>, backend: Backend): Database["Se
   const once = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
+        // On PostgreSQL, BEGIN comes with the plan setting that keeps the transaction's plans (PlanKeepingDialect).
         const trx = yield* Effect.tryPromise({ try: () => kysely.startTransaction().execute(), catch: toSqlError })
-        if (backend === "postgres") {
-          yield* Effect.tryPromise({ try: () => keepPlans.execute(trx), catch: toSqlError }).pipe(
-            Effect.tapError(() => Effect.promise(() => trx.rollback().execute().catch(() => undefined)))
-          )
-        }
         const exit = yield* Effect.exit(restore(Effect.provideService(effect, CurrentTransaction, Option.some(trx))))
         if (Exit.isFailure(exit)) {
           yield* Effect.promise(() => trx.rollback().execute().catch(() => undefined))
