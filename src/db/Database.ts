@@ -315,7 +315,7 @@ export const makeDatabase = (kysely: Kysely<DB>, backend: Backend): Database["Se
   const once = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
-        // On PostgreSQL, BEGIN comes with the plan setting that keeps the transaction's plans (PlanKeepingDialect).
+        // BEGIN comes with the setting that keeps the transaction's plans (PlanKeepingDialect; the PGlite pool).
         const trx = yield* Effect.tryPromise({ try: () => kysely.startTransaction().execute(), catch: toSqlError })
         const exit = yield* Effect.exit(restore(Effect.provideService(effect, CurrentTransaction, Option.some(trx))))
         if (Exit.isFailure(exit)) {

@@ -19,6 +19,7 @@
  */
 import type { PGlite } from "@electric-sql/pglite"
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from "kysely"
+import { keepPlans } from "./planKeepingDialect.ts"
 
 /** By default at most this many named statements are kept; the least recently used is closed. */
 const MAX_STATEMENTS = 500
@@ -114,7 +115,7 @@ export const makePGlitePool = (pglite: PGlite, options: { readonly maxStatements
 
   const run = (sql: string, parameters: ReadonlyArray<unknown>) =>
     beginning.test(sql) && parameters.length === 0
-      ? pglite.exec(`${sql}; set local plan_cache_mode = force_generic_plan`).then((results) => results[0]!)
+      ? pglite.exec(`${sql}; ${keepPlans.sql}`).then((results) => results[0]!)
       : parameters.length > 0 && preparable.test(sql)
       ? execute(sql, parameters)
       : pglite.query(sql, parameters as Array<unknown>)
