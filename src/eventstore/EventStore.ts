@@ -11,7 +11,7 @@
  */
 import { Cause, Context, Effect, Layer, Option, Result, Schedule, Schema } from "effect"
 import { type RawBuilder, sql } from "kysely"
-import { type DomainEvent, type EventCodec, eventCodec } from "../../events/index.ts"
+import { type DomainEvent, type EventCodec, eventCodec, uuidV7 } from "../../events/index.ts"
 import { Database, isSerializationConflict, type SqlError } from "../db/Database.ts"
 import { textArray } from "../db/sql.ts"
 import { asCtes, eventsAt, type LogEvents, type Projection, runWrites, storedEventsWhere, type Writes } from "./Projection.ts"
@@ -548,7 +548,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
       const version = yield* streamVersion(streamId)
       return { streamId, version, events: [], alreadyAppended: false } satisfies AppendResult
     }
-    const ids = options.eventIds ?? events.map(() => crypto.randomUUID())
+    const ids = options.eventIds ?? events.map(() => uuidV7())
     if (ids.length !== events.length || new Set(ids).size !== ids.length) {
       return yield* Effect.die(new Error("append: one distinct event id per event"))
     }

@@ -17,7 +17,7 @@
  */
 import { Context, Effect, Fiber, Layer, Option, Result, Schedule, Schema, Scope } from "effect"
 import type { Selectable } from "kysely"
-import { ImportEnqueued, importStream } from "../../events/index.ts"
+import { ImportEnqueued, importStream, uuidV7 } from "../../events/index.ts"
 import { Database, type Executor, isDatabaseUnavailable, SqlError } from "../db/Database.ts"
 import type { ImportsTable } from "../db/schema.ts"
 import { EventStore, type RecordedEvent } from "../eventstore/EventStore.ts"
@@ -288,7 +288,7 @@ export class Imports extends Context.Service<Imports, {
           // The command and its dispatch run in the service's fiber, whatever the request does: a
           // client that hangs up (even between the commit and the dispatch) cannot strand an import.
           const command = Effect.gen(function*() {
-            const importId = crypto.randomUUID()
+            const importId = uuidV7()
             const run = queue.prepared ? yield* queue.prepared.mint : undefined
             // ONE statement: token, known key, rate limit, key claim, checks, and every write.
             const result = yield* runStartCommand(db, {
@@ -296,7 +296,7 @@ export class Imports extends Context.Service<Imports, {
               request,
               normalizedUrl: url.success,
               importId,
-              newListId: crypto.randomUUID(),
+              newListId: uuidV7(),
               causationId: options.requestId ?? crypto.randomUUID(),
               now: new Date(),
               idempotencyKey: key,

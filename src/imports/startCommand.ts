@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect"
 import { sql } from "kysely"
-import { schemaVersions } from "../../events/index.ts"
+import { schemaVersions, uuidV7 } from "../../events/index.ts"
 import type { Database } from "../db/Database.ts"
 import { isSerializationConflict } from "../db/Database.ts"
 import { defaultListName } from "../lists/listName.ts"
@@ -91,10 +91,10 @@ export const startCommandParams = (input: StartCommandInput) => {
     leaseOwner: input.heldBy ?? null,
     engine: input.engine,
     schemaVersions,
-    listCreatedId: crypto.randomUUID(),
-    importRequestedId: crypto.randomUUID(),
-    listResolvedId: crypto.randomUUID(),
-    creditsReservedId: crypto.randomUUID(),
+    listCreatedId: uuidV7(),
+    importRequestedId: uuidV7(),
+    listResolvedId: uuidV7(),
+    creditsReservedId: uuidV7(),
     importEnqueuedId: importEventIds.enqueued(importId)
   }
 }
