@@ -13,6 +13,7 @@ import { Cause, Context, Effect, Layer, Option, Result, Schedule, Schema } from 
 import { type RawBuilder, sql } from "kysely"
 import { type DomainEvent, type EventCodec, eventCodec, uuidV7 } from "../../events/index.ts"
 import { Database, isSerializationConflict, type SqlError } from "../db/Database.ts"
+import { groupCommit } from "../db/groupCommit.ts"
 import { textArray } from "../db/sql.ts"
 import { asCtes, eventsAt, type LogEvents, type Projection, runWrites, storedEventsWhere, type Writes } from "./Projection.ts"
 
@@ -427,10 +428,6 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
       return outcomeOf(p, result.existing, result.inserted, result.current_version ?? 0)
     })
 
-  /** Each append's outcome, in order: one statement for all of them. */
-  const appendStatement = (batch: ReadonlyArray<Prepared>) =>
-    batch.length === 1 ? Effect.map(singleStatement(batch[0]!), (outcome) => [outcome]) : batchStatement(batch)
-
   /**
    * One append in the caller's transaction (or its own), with its inline projections: the first
    * step of those that state their writes in the append's own statement, the rest after it.
@@ -444,61 +441,6 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
       return result
     })
 
-  // Group commit. Appends outside any transaction that no inline projection needs to follow
-  // arrive here; those that arrive together (while earlier batches are in flight, or in the
-  // same tick) go as ONE statement and one commit, each getting its own outcome. A batch holds
-  // at most one append per stream and disjoint event ids, and no two batches in flight share a
-  // stream: the statement never updates a stream row twice, and batches never wait on each other.
-  interface Waiting {
-    readonly prepared: Prepared
-    readonly resume: (outcome: Effect.Effect<AppendResult, AppendError>) => void
-  }
-  const queue: Array<Waiting> = []
-  const busyStreams = new Set<string>()
-  let inFlight = 0
-  let pumpScheduled = false
-
-  /** The next batch: queued appends whose stream is free and whose ids are new to the batch, oldest first. */
-  const takeBatch = (): Array<Waiting> => {
-    const batch: Array<Waiting> = []
-    const streams = new Set<string>()
-    const ids = new Set<string>()
-    for (let k = 0; k < queue.length && batch.length < maxBatch;) {
-      const w = queue[k]!
-      const p = w.prepared
-      if (busyStreams.has(p.streamId) || streams.has(p.streamId) || p.ids.some((id) => ids.has(id))) {
-        k++
-        continue
-      }
-      queue.splice(k, 1)
-      batch.push(w)
-      streams.add(p.streamId)
-      for (const id of p.ids) ids.add(id)
-    }
-    return batch
-  }
-
-  const pump = () => {
-    pumpScheduled = false
-    while (inFlight < maxInFlight && queue.length > 0) {
-      const batch = takeBatch()
-      if (batch.length === 0) return
-      inFlight++
-      for (const w of batch) busyStreams.add(w.prepared.streamId)
-      Effect.runFork(runBatch(batch).pipe(Effect.ensuring(Effect.sync(() => {
-        inFlight--
-        for (const w of batch) busyStreams.delete(w.prepared.streamId)
-        schedulePump()
-      }))))
-    }
-  }
-  // After the current tick, so appends made together join one batch.
-  const schedulePump = () => {
-    if (pumpScheduled) return
-    pumpScheduled = true
-    setImmediate(pump)
-  }
-
   const retryRaces = <A, E>(effect: Effect.Effect<A, E | SqlError>) =>
     effect.pipe(Effect.retry({
       while: isSerializationConflict,
@@ -506,38 +448,19 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
       schedule: Schedule.exponential("2 millis").pipe(Schedule.jittered)
     }))
 
-  /**
-   * One statement for the batch; a statement that fails as a whole (a race on an event id lost
-   * five times, a row one append's data breaks) is re-run append by append, so one append's
-   * failure is never another's. An unreachable database fails them all at once.
-   */
-  const runBatch = (batch: ReadonlyArray<Waiting>) =>
-    Effect.gen(function*() {
-      const outcomes = yield* Effect.exit(retryRaces(appendStatement(batch.map((w) => w.prepared))))
-      if (outcomes._tag === "Success") {
-        batch.forEach((w, i) => w.resume(outcomes.value[i]!))
-        return
-      }
-      const failure = Cause.findErrorOption(outcomes.cause)
-      if (batch.length === 1 || (Option.isSome(failure) && failure.value.kind === "connection")) {
-        for (const w of batch) w.resume(Effect.failCause(outcomes.cause))
-        return
-      }
-      yield* Effect.forEach(batch, (w) =>
-        Effect.map(Effect.exit(retryRaces(appendAlone(w.prepared))), (exit) => w.resume(exit)), { discard: true })
-    }).pipe(Effect.uninterruptible)
-
-  const enqueue = (prepared: Prepared) =>
-    Effect.callback<AppendResult, AppendError>((resume) => {
-      const waiting: Waiting = { prepared, resume }
-      queue.push(waiting)
-      schedulePump()
-      // Interrupted while still queued: it never runs. Once in a batch it completes as it would alone.
-      return Effect.sync(() => {
-        const at = queue.indexOf(waiting)
-        if (at >= 0) queue.splice(at, 1)
-      })
-    })
+  // Group commit (src/db/groupCommit.ts). Appends outside any transaction that no inline projection
+  // needs to follow arrive here; those that arrive together go as ONE statement and one commit,
+  // each getting its own outcome. A batch holds at most one append per stream and disjoint event
+  // ids, and no two batches in flight share either: the statement never updates a stream row
+  // twice, and batches never wait on each other. An unreachable database fails them all at once.
+  const enqueue = groupCommit<Prepared, Effect.Effect<AppendResult, AppendError>, SqlError>({
+    maxInFlight,
+    maxBatch,
+    keysOf: (p) => [`stream:${p.streamId}`, ...p.ids],
+    runBatch: (batch) => retryRaces(batchStatement(batch)),
+    runAlone: (p) => retryRaces(singleStatement(p)),
+    failsAll: (cause) => Option.exists(Cause.findErrorOption(cause), (e) => e.kind === "connection")
+  })
 
   const append = Effect.fn("EventStore.append")(function*(
     streamId: string,
@@ -567,7 +490,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
     if (inline.some((projection) => events.some((e) => projection.handles.includes(e._tag)))) {
       return yield* db.transaction(appendAlone(prepared))
     }
-    return yield* enqueue(prepared)
+    return yield* Effect.flatten(enqueue(prepared))
   })
 
   /** Same ids, same stream, same types and data, in order: a retry. Anything else: a conflict. */
