@@ -2,7 +2,7 @@
  * Starting imports, cancelling them, and reading them back.
  *
  * `start` runs the whole command as ONE statement, `start_import` (startCommand.ts,
- * migrations/0007): the checks that need data — in the contract's order, rejections
+ * migrations/0007; commands of several users that arrive together share one, group commit): the checks that need data — in the contract's order, rejections
  * answered as data — and every write: the list, the events with their projections'
  * rows, the reservation under the credit stream's lock and version check, the outbox
  * entry and, when the engine mints run ids up front (local), the run and ImportEnqueued.
@@ -32,7 +32,7 @@ import {
   requestHash
 } from "./idempotency.ts"
 import { ImportRateLimit, type ImportRateLimited, rateLimited } from "./ImportRateLimit.ts"
-import { runStartCommand } from "./startCommand.ts"
+import { startCommands } from "./startCommand.ts"
 import { checkUrl, StartImportRejection } from "./startImport.ts"
 import { type EnqueueError, type EnqueueRequest, TaskQueue } from "./TaskQueue.ts"
 
@@ -153,6 +153,7 @@ export class Imports extends Context.Service<Imports, {
     Imports,
     Effect.gen(function*() {
       const db = yield* Database
+      const runStartCommand = startCommands(db)
       const store = yield* EventStore
       const queue = yield* TaskQueue
       const stages = yield* ImportStages
@@ -291,7 +292,7 @@ export class Imports extends Context.Service<Imports, {
             const importId = uuidV7()
             const run = queue.prepared ? yield* queue.prepared.mint : undefined
             // ONE statement: token, known key, rate limit, key claim, checks, and every write.
-            const result = yield* runStartCommand(db, {
+            const result = yield* runStartCommand({
               userId,
               request,
               normalizedUrl: url.success,
