@@ -11,6 +11,13 @@
  * query at once with CONNECTION_CLOSED, and its release leaves the dead connection where
  * postgres.js filed it (closed, to be reconnected on demand).
  *
+ * postgres.js 3.4 also keeps a connection's count of result rows across an error (porsager/postgres
+ * #1119, #1181): a statement that fails after sending rows (a cast that breaks on row 3 of a
+ * batch) leaves it at 2, and the next statement on that connection comes back with its rows from
+ * index 2 on, two holes first. Only a completed statement resets it; so a reservation that saw a
+ * statement fail runs an empty one before its connection goes back (inside a transaction the
+ * ROLLBACK does it).
+ *
  * Two bounds keep the service from hanging on a database that is away: a reservation waits at
  * most `acquireTimeoutMs` for a connection (then POOL_TIMEOUT, nothing was sent), and closing
  * the pool waits at most `endTimeoutSeconds` — postgres.js alone waits forever for a connection
@@ -46,9 +53,13 @@ interface ConnectionState {
   readonly reserved: unknown
 }
 
+/** A statement that completes with no rows: its CommandComplete zeroes postgres.js's row count. */
+const RESET_ROW_COUNT = "select where false"
+
 const guardReservation = (reserved: postgres.ReservedSql<{}>): postgres.ReservedSql<{}> => {
   let connection: ConnectionState | undefined
   let lost: Error | undefined
+  let failed = false
   const isLost = () => lost !== undefined || (connection !== undefined && connection.reserved == null)
   // postgres.js hands the connection to `onexecute` once a statement without parameters (BEGIN,
   // COMMIT) is written; it must answer true ("ready for more").
@@ -66,13 +77,17 @@ const guardReservation = (reserved: postgres.ReservedSql<{}>): postgres.Reserved
     const reject = pending.reject
     pending.reject = (error) => {
       if (connectionLost(error)) lost ??= driverError("CONNECTION_CLOSED", `the connection to the database was lost: ${String((error as Error)?.message)}`)
+      failed = true
       reject(error)
     }
     return query
   }
   // A lost connection was already filed as closed by postgres.js; releasing it would file it as open.
   const release = () => {
-    if (!isLost()) reserved.release()
+    if (isLost()) return
+    if (!failed) return reserved.release()
+    // The row count reset (see the file header) before anyone else gets the connection.
+    reserved.unsafe(RESET_ROW_COUNT).then(() => reserved.release(), () => isLost() || reserved.release())
   }
   return new Proxy(reserved, {
     get: (target, property, receiver) =>

@@ -99,4 +99,25 @@ describe("the postgres.js pool under outages", () => {
       await sql.end()
     }
   })
+
+  it("a statement that fails after sending rows leaves the next one on its connection whole (porsager/postgres#1119)", async () => {
+    server.start()
+    const sql = pool(1)
+    try {
+      for (const prepare of [false, true]) {
+        const first = await sql.reserve()
+        // Rows 1–3 are sent, then row 4 divides by zero.
+        expect(await codeOf(first.unsafe("select i, 1 / (4 - i) as x from generate_series(1, 10) i", [], { prepare }))).toBe("22012")
+        first.release()
+        // The same (only) connection: without the guard its rows came back from index 3 on, three holes first.
+        const next = await sql.reserve()
+        const rows = await next.unsafe<Array<{ x: number }>>("select x from generate_series(1, 5) x", [], { prepare })
+        next.release()
+        expect(rows.length).toBe(5)
+        expect([...rows]).toEqual([1, 2, 3, 4, 5].map((x) => ({ x })))
+      }
+    } finally {
+      await sql.end()
+    }
+  })
 })
