@@ -113,14 +113,25 @@ export const runStartCommand = (db: Database["Service"], input: StartCommandInpu
     Effect.map(({ rows }) => outcomeOf(rows[0]!.r))
   )
 
-/** Several users' commands as ONE statement and one commit: `start_import` for each, in order. */
-const runStartCommands = (db: Database["Service"], inputs: ReadonlyArray<StartCommandInput>) =>
-  db.query((q) =>
+/**
+ * Several users' commands as ONE statement and one commit: `start_import` for each, in the order of
+ * their user ids — every batch, of every instance, takes its users' locks in one order, so two
+ * batches can wait on each other but never deadlock. The outcomes come back in the inputs' order.
+ */
+const runStartCommands = (db: Database["Service"], inputs: ReadonlyArray<StartCommandInput>) => {
+  const byUser = inputs.map((_, i) => i).sort((a, b) => (inputs[a]!.userId < inputs[b]!.userId ? -1 : 1))
+  return db.query((q) =>
     sql<{ r: StartCommandOutcome | string }>`
       select start_import(x.p) as r
-      from jsonb_array_elements(${JSON.stringify(inputs.map(startCommandParams))}::text::jsonb) with ordinality as x(p, ord)
+      from jsonb_array_elements(${JSON.stringify(byUser.map((i) => startCommandParams(inputs[i]!)))}::text::jsonb)
+        with ordinality as x(p, ord)
       order by x.ord`.execute(q)
-  ).pipe(Effect.map(({ rows }) => rows.map((row) => outcomeOf(row.r))))
+  ).pipe(Effect.map(({ rows }) => {
+    const outcomes = new Array<StartCommandOutcome>(inputs.length)
+    byUser.forEach((input, k) => (outcomes[input] = outcomeOf(rows[k]!.r)))
+    return outcomes
+  }))
+}
 
 export interface StartCommandsOptions {
   /**
@@ -134,7 +145,8 @@ export interface StartCommandsOptions {
 /**
  * The import command with group commit (src/db/groupCommit.ts): commands that arrive together go
  * as one statement and one commit, a user's at most one a batch and in one batch in flight at a
- * time — the rows a command locks are its user's, so batches never wait on each other. Inside a
+ * time — the rows a command locks are its user's, so this instance's batches never wait on each
+ * other (another instance's may; users in one order keep that from a deadlock). Inside a
  * transaction a command runs alone, in it.
  */
 export const startCommands = (db: Database["Service"], options: StartCommandsOptions = {}) => {

@@ -135,4 +135,25 @@ layer(TestApp(), { excludeTestServices: true })("start commands, group commit", 
       })
       expect(yield* snapshotOf(users[2]!.userId)).toEqual(before)
     }))
+
+  it.effect("two instances' batches of the same users, made in opposite orders, never deadlock", () =>
+    Effect.gen(function*() {
+      const db = yield* Database
+      // Every statement's failure code, as each instance's batches meet them.
+      const codes: Array<string | undefined> = []
+      const watched: Database["Service"] = {
+        ...db,
+        query: (f) => db.query(f).pipe(Effect.tapError((e) => Effect.sync(() => codes.push(e.code))))
+      }
+      const [a, b] = [startCommands(watched), startCommands(watched)]
+      for (let round = 0; round < 5; round++) {
+        const users = yield* Effect.forEach([1, 2, 3, 4, 5, 6], () => makeUser({ credits: 100 }))
+        const outcomes = yield* Effect.all([
+          Effect.forEach(users, (u) => a(inputOf(u)), { concurrency: "unbounded" }),
+          Effect.forEach([...users].reverse(), (u) => b(inputOf(u)), { concurrency: "unbounded" })
+        ], { concurrency: "unbounded" }).pipe(Effect.orDie)
+        expect(outcomes.flat().map((o) => o.outcome)).toEqual(Array(12).fill("started"))
+      }
+      expect(codes).toEqual([])
+    }))
 })
