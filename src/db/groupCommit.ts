@@ -2,11 +2,10 @@
  * Group commit: work items that arrive together (while earlier batches are in flight, or in the
  * same tick) run as ONE statement and one commit, each item getting its own outcome — the
  * database's per-statement and per-commit costs, and the client's per-query costs, are paid once
- * a batch instead of once an item. An item alone (nothing else waiting) goes at once.
+ * a batch instead of once an item. An item alone goes as a batch of one, its own statement.
  *
  * Items that share a key (a stream, a user) never share a batch, and no two batches in flight
- * share a key: a batch never waits on another's row locks, so batches cannot deadlock.
-
+ * share a key: a batch never waits on the row locks of another of this process.
  *
  * A batch that fails as a whole (one item's row breaks the statement, a race lost) is re-run item
  * by item, so one item's failure is never another's; an unreachable database (`failsAll`) fails

@@ -2,8 +2,9 @@
  * Starting imports, cancelling them, and reading them back.
  *
  * `start` runs the whole command as ONE statement, `start_import` (startCommand.ts,
- * migrations/0007; commands of several users that arrive together share one, group commit): the checks that need data — in the contract's order, rejections
- * answered as data — and every write: the list, the events with their projections'
+ * migrations/0007; the commands of several users that arrive together share one: group
+ * commit): the checks that need data — in the contract's order, rejections answered as
+ * data — and every write: the list, the events with their projections'
  * rows, the reservation under the credit stream's lock and version check, the outbox
  * entry and, when the engine mints run ids up front (local), the run and ImportEnqueued.
  * Otherwise (Trigger.dev) it then hands the import to the TaskQueue and records its run
