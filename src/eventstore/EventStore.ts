@@ -9,10 +9,10 @@
  *   once every transaction that could still commit below it has finished, and the
  *   checkpoint is the pair (transaction_id, position).
  */
-import { Cause, Context, Effect, Layer, Option, Result, Schedule, Schema } from "effect"
+import { Cause, Context, Effect, Layer, Result, Schedule, Schema } from "effect"
 import { type RawBuilder, sql } from "kysely"
 import { type DomainEvent, type EventCodec, eventCodec, uuidV7 } from "../../events/index.ts"
-import { Database, isSerializationConflict, type SqlError } from "../db/Database.ts"
+import { Database, isDatabaseUnavailable, isSerializationConflict, type SqlError } from "../db/Database.ts"
 import { groupCommit } from "../db/groupCommit.ts"
 import { textArray } from "../db/sql.ts"
 import { asCtes, eventsAt, type LogEvents, type Projection, runWrites, storedEventsWhere, type Writes } from "./Projection.ts"
@@ -459,7 +459,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
     keysOf: (p) => [`stream:${p.streamId}`, ...p.ids],
     runBatch: (batch) => retryRaces(batchStatement(batch)),
     runAlone: (p) => retryRaces(singleStatement(p)),
-    failsAll: (cause) => Option.exists(Cause.findErrorOption(cause), (e) => e.kind === "connection")
+    failsAll: (cause) => isDatabaseUnavailable(Cause.squash(cause))
   })
 
   const append = Effect.fn("EventStore.append")(function*(

@@ -4,10 +4,10 @@
  * as a tagged union. The checks and writes it does are `decideStartImport` and the inline
  * projections, in SQL; test/imports/start-import-sql.int.test.ts holds it to them.
  */
-import { Cause, Effect, Option } from "effect"
+import { Cause, Effect } from "effect"
 import { sql } from "kysely"
 import { schemaVersions, uuidV7 } from "../../events/index.ts"
-import { type Database, isSerializationConflict, type SqlError } from "../db/Database.ts"
+import { type Database, isDatabaseUnavailable, isSerializationConflict, type SqlError } from "../db/Database.ts"
 import { groupCommit } from "../db/groupCommit.ts"
 import { defaultListName } from "../lists/listName.ts"
 import { importEventIds } from "../pipeline/importEventIds.ts"
@@ -156,7 +156,7 @@ export const startCommands = (db: Database["Service"], options: StartCommandsOpt
     keysOf: (input) => [input.userId],
     runBatch: (inputs) => runStartCommands(db, inputs),
     runAlone: (input) => runStartCommand(db, input),
-    failsAll: (cause) => Option.exists(Cause.findErrorOption(cause), (e) => e.kind === "connection")
+    failsAll: (cause) => isDatabaseUnavailable(Cause.squash(cause))
   })
   return (input: StartCommandInput): Effect.Effect<StartCommandOutcome, SqlError> =>
     Effect.flatMap(db.inTransaction, (inTransaction) => inTransaction ? runStartCommand(db, input) : grouped(input))
