@@ -154,7 +154,7 @@ export class Imports extends Context.Service<Imports, {
     Imports,
     Effect.gen(function*() {
       const db = yield* Database
-      const runStartCommand = startCommands(db)
+      const startCommand = startCommands(db)
       const store = yield* EventStore
       const queue = yield* TaskQueue
       const stages = yield* ImportStages
@@ -293,7 +293,7 @@ export class Imports extends Context.Service<Imports, {
             const importId = uuidV7()
             const run = queue.prepared ? yield* queue.prepared.mint : undefined
             // ONE statement: token, known key, rate limit, key claim, checks, and every write.
-            const result = yield* runStartCommand({
+            const result = yield* startCommand({
               userId,
               request,
               normalizedUrl: url.success,

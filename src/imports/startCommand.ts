@@ -133,14 +133,12 @@ const runStartCommands = (db: Database["Service"], inputs: ReadonlyArray<StartCo
   }))
 }
 
-export interface StartCommandsOptions {
-  /**
-   * Batches in flight at once (default 2: on the bench's 2 cores 2 did at least as well as 4 and 8,
-   * and 2 batches of 16 are more than one process's HTTP side can feed) and commands a batch (16).
-   */
-  readonly maxInFlight?: number
-  readonly maxBatch?: number
-}
+/**
+ * Batches in flight at once and commands a batch: on the bench's 2 cores 2 batches in flight did at
+ * least as well as 4 and 8, and 2 batches of 16 are more than one process's HTTP side can feed.
+ */
+const BATCHES_IN_FLIGHT = 2
+const COMMANDS_A_BATCH = 16
 
 /**
  * The import command with group commit (src/db/groupCommit.ts): commands that arrive together go
@@ -149,10 +147,10 @@ export interface StartCommandsOptions {
  * other (another instance's may; users in one order keep that from a deadlock). Inside a
  * transaction a command runs alone, in it.
  */
-export const startCommands = (db: Database["Service"], options: StartCommandsOptions = {}) => {
+export const startCommands = (db: Database["Service"]) => {
   const grouped = groupCommit<StartCommandInput, StartCommandOutcome, SqlError>({
-    maxInFlight: options.maxInFlight ?? 2,
-    maxBatch: options.maxBatch ?? 16,
+    maxInFlight: BATCHES_IN_FLIGHT,
+    maxBatch: COMMANDS_A_BATCH,
     keysOf: (input) => [input.userId],
     runBatch: (inputs) => runStartCommands(db, inputs),
     runAlone: (input) => runStartCommand(db, input),
