@@ -2,8 +2,8 @@
  * `node bench/pipeline-profile.ts`: where an import's page goes — statements, transactions
  * and time per stage — for one import and for many at once (BENCH_CONCURRENT, default 20),
  * each of 2,500 leads (100 pages) through the real stages, fake source without latency.
- * Next to it, in the same run, the set-based floor: the same number of list rows inserted
- * 2,500 a statement. With DATABASE_URL a scratch PostgreSQL database is used (pool
+ * Next to it, in the same run, two floors: the same number of list rows inserted 2,500 a
+ * statement, and the same pages' writes by a bare program (bench/pageFloor.ts, with its CPU). With DATABASE_URL a scratch PostgreSQL database is used (pool
  * DATABASE_POOL_MAX, default 10), else PGlite. `BENCH_ENGINE=1` runs the concurrent imports
  * through the local engine (LOCAL_ENGINE_CONCURRENCY = BENCH_CONCURRENT) instead of calling
  * the orchestrator directly. Figures are printed (stderr), nothing is written.
@@ -16,7 +16,7 @@
  * before writing its migration). `perf record -g -p <its backends' pids>` works beside it.
  */
 import { ConfigProvider, Context, Effect, Layer } from "effect"
-import { sql } from "kysely"
+import { CompiledQuery, sql } from "kysely"
 import { randomBytes } from "node:crypto"
 import postgres from "postgres"
 import { ServicesLive } from "../src/app.ts"
@@ -28,6 +28,7 @@ import { ImportStages } from "../src/pipeline/ImportStages.ts"
 import { LocalEngine, localStageRunner } from "../src/pipeline/LocalEngine.ts"
 import { runImport, type StageRunner } from "../src/pipeline/runImport.ts"
 import { cpuMsOf } from "./lib.ts"
+import { pageFloor, type Query, templatePages } from "./pageFloor.ts"
 
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 20)
 const POOL = Number(process.env.DATABASE_POOL_MAX ?? 10)
@@ -124,6 +125,9 @@ const newImport = Effect.gen(function*() {
   return yield* imports.start(user.userId, { url: url(), maxResults: LEADS, skipExistingCustomers: true })
 })
 
+/** An import the last run of `direct` made: the page floor's template. */
+let lastImportId = ""
+
 /** `count` imports at once through the orchestrator; leads imported per second. */
 const direct = (count: number) =>
   Effect.gen(function*() {
@@ -136,6 +140,7 @@ const direct = (count: number) =>
       refundUnusedCredits: (i, b) => timed("refund", inner.refundUnusedCredits(i, b))
     }
     const runs = yield* Effect.forEach(Array.from({ length: count }), () => newImport)
+    lastImportId = runs[0]!.importId
     tallies.clear()
     cpuAtStart = yield* cpu
     const started = performance.now()
@@ -204,6 +209,34 @@ const floor = (count: number) =>
     return (count * people.length) / seconds
   })
 
+/**
+ * The page floor (bench/pageFloor.ts): the pages of the last import written again `count` times at
+ * once by a bare program (a postgres.js pool of POOL on PostgreSQL, PGlite's connection), five
+ * statements a page; leads per second and its CPU per page.
+ */
+const samePages = (count: number) =>
+  Effect.gen(function*() {
+    const db = yield* Database
+    const bare = scratchUrl === undefined ? undefined : postgres(scratchUrl, { max: POOL, onnotice: () => {} })
+    const query: Query = bare
+      ? (text, params) => bare.unsafe(text, params as Array<any>, { prepare: true })
+      : async (text, params) => (await db.kysely.executeQuery(CompiledQuery.raw(text, [...params]))).rows as Array<Record<string, unknown>>
+    const template = yield* Effect.promise(() => templatePages(query, lastImportId))
+    // Every connection of the pool open before the CPU is read: their backends are counted.
+    yield* Effect.promise(() => Promise.all(Array.from({ length: POOL }, () => query("select pg_sleep(0.01)", []))))
+    const before = yield* cpu
+    const result = yield* Effect.promise(() => pageFloor(query, template, count))
+    const after = yield* cpu
+    yield* Effect.promise(async () => bare?.end())
+    const pages = count * template.length
+    console.error(
+      `page floor: ${Math.round(result.leadsPerSecond)} leads/s; CPU per page: ${((after.node - before.node) / pages).toFixed(2)} ms client + ${
+        ((after.database - before.database) / pages).toFixed(2)
+      } ms database`
+    )
+    return result.leadsPerSecond
+  })
+
 const report = (label: string, leadsPerSecond: number, imports: number) => {
   const pages = imports * PAGES
   console.error(`\n${label}: ${Math.round(leadsPerSecond)} leads/s (${(1000 / (leadsPerSecond / 25)).toFixed(2)} ms wall per page)`)
@@ -243,6 +276,8 @@ const measureOn = (backend: string, database: Layer.Layer<Database, unknown>) =>
     report(`${CONCURRENT} concurrent imports${process.env.BENCH_ENGINE ? " (local engine)" : ""}`, many, CONCURRENT)
     const f = yield* floor(CONCURRENT)
     console.error(`floor (same run): ${Math.round(f)} rows/s set-based; pipeline at ${(100 * many / f).toFixed(1)} % of it`)
+    const pages = yield* samePages(CONCURRENT)
+    console.error(`pipeline at ${(100 * many / pages).toFixed(1)} % of the page floor`)
   }).pipe(
     Effect.provide(ServicesLive.pipe(
       Layer.provideMerge(counting(database)),
@@ -253,6 +288,9 @@ const measureOn = (backend: string, database: Layer.Layer<Database, unknown>) =>
       })))
     ))
   )
+
+/** The scratch PostgreSQL database's URL (the page floor's bare pool connects to it). */
+let scratchUrl: string | undefined
 
 const scratchPostgres = (url: string) =>
   Layer.unwrap(Effect.gen(function*() {
@@ -269,6 +307,7 @@ const scratchPostgres = (url: string) =>
       })
     yield* Effect.acquireRelease(run(`create database ${name}`), () => run(`drop database if exists ${name} with (force)`))
     for (const setting of process.env.BENCH_DB_SET?.split(";") ?? []) yield* run(`alter database ${name} set ${setting}`)
+    scratchUrl = target.toString()
     return Database.layerPostgres(target.toString(), { max: POOL })
   }))
 
