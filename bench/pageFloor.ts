@@ -32,7 +32,6 @@ interface TemplatePage {
   readonly persisted: Recorded
   readonly charged: Recorded | undefined
   readonly leads: number
-  readonly kept: number
   readonly rows: number
   readonly skippedDuplicate: number
   readonly skippedExisting: number
@@ -74,7 +73,6 @@ export const templatePages = async (query: Query, importId: string): Promise<Rea
       persisted,
       charged,
       leads: leads.length,
-      kept: kept.length,
       rows: (JSON.parse(persisted.data).rows as Array<unknown>).length,
       skippedDuplicate: decisions.skippedDuplicate,
       skippedExisting: decisions.skippedExisting,
@@ -119,7 +117,7 @@ export const statements = {
       si as (update streams set version = version + 1, updated_at = now() where stream_id = 'import-' || $1 returning version),
       sc as (update streams set version = version + 1, updated_at = now() where stream_id = 'credits-' || $2 and $7 > 0 returning version),
       eb as (${insertEvent("si", "'import-' || $1", "BatchPersisted", "p.batch", "$5::text::jsonb")}, p),
-      ec as (${insertEvent("sc", "'credits-' || $2", "CreditsCharged", "p.charge", "$5::text::jsonb")}, p),
+      ec as (${insertEvent("sc", "'credits-' || $2", "CreditsCharged", "p.charge", "$9::text::jsonb")}, p),
       r as materialized (select gen_random_uuid() as id, r.row, r.ord from p, jsonb_array_elements(p.batch->'rows') with ordinality r(row, ord)),
       lr as (insert into list_rows (id, list_id, user_id, import_id, run_id, linkedin_url, sales_nav_url, profile, added_at)
         select r.id, $3::uuid, $2::uuid, $1::uuid, 'run_floor', r.row->'lead'->>'linkedinUrl', r.row->'lead'->>'salesNavUrl',
@@ -153,8 +151,7 @@ const setUp = async (query: Query, credits: number): Promise<FloorImport> => {
     insert into imports (import_id, user_id, list_id, url, requested, max_results, was_capped, skip_existing_customers, created_at,
       status, updated_at, credits_reserved)
     select $1::uuid, $2::uuid, $3::uuid, 'https://www.linkedin.com/sales/search/people?query=floor', $4, $4, false, true, now(),
-      'queued', now(), $4
-`,
+      'queued', now(), $4`,
     [ids.importId, ids.userId, ids.listId, credits]
   )
   return ids
@@ -176,7 +173,8 @@ const writePages = async (query: Query, to: FloorImport, pages: ReadonlyArray<Te
       page.persisted.metadata,
       page.charged?.data ?? "{}",
       page.charge,
-      page.rows
+      page.rows,
+      page.charged?.metadata ?? "{}"
     ])
   }
 }

@@ -23,13 +23,14 @@ const Services = servicesCounting(countingLeadSource()).pipe(
   Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({})))
 )
 
-/** What an import left: its events' data by type and page, and the rows and counters of its import, list and hold. */
+/** What an import left: its events (data and metadata) by type and page, and the rows and counters of its import, list and hold. */
 const written = (importId: string, listId: string) =>
   Effect.gen(function*() {
     const db = yield* Database
     const { rows } = yield* db.query((q) =>
       sql<Record<string, unknown>>`select
-        (select json_agg(json_build_object('type', type, 'page', data->'page', 'data', data) order by type, (data->>'page')::int)
+        (select json_agg(json_build_object('type', type, 'page', data->'page', 'data', data, 'metadata', metadata)
+           order by type, (data->>'page')::int)
            from events where correlation_id = ${importId}
              and type in ('PageFetched', 'LeadsDeduped', 'BatchPersisted', 'CreditsCharged')) as events,
         (select count(*)::int from list_rows where import_id = ${importId}::uuid) as list_rows,
