@@ -8,9 +8,11 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
-import { type CompiledQuery, sql } from "kysely"
+import { CompiledQuery, sql } from "kysely"
 import { Database } from "../../src/db/Database.ts"
+import { EventStore } from "../../src/eventstore/EventStore.ts"
 import { Imports } from "../../src/imports/Imports.ts"
+import { LeadSource } from "../../src/leads/LeadSource.ts"
 import { ImportStages } from "../../src/pipeline/ImportStages.ts"
 import { localStageRunner } from "../../src/pipeline/LocalEngine.ts"
 import { runImport } from "../../src/pipeline/runImport.ts"
@@ -27,7 +29,8 @@ const Recorded = Layer.effect(
   Effect.map(Database, (db) => Database.of({ ...db, query: (f) => db.query((q) => f(recording(q, statements))) }))
 )
 
-const Services = servicesCounting(countingLeadSource()).pipe(
+const leads = countingLeadSource()
+const Services = servicesCounting(leads).pipe(
   Layer.provideMerge(Recorded),
   Layer.provideMerge(TestDatabase()),
   Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({})))
@@ -68,12 +71,54 @@ layer(Services, { excludeTestServices: true })(`an import's statements in plans 
       yield* runImport(first.importId, first.runId, () => localStageRunner(stages))
       const second = yield* imports.start(user.userId, { url, maxResults: 60, skipExistingCustomers: true, listId: first.listId })
         .pipe(Effect.orDie)
-      const summary = yield* runImport(second.importId, second.runId, () => localStageRunner(stages))
+      // The second's dedupes and persists as a worker that holds none of its pages makes them: the
+      // lookups after the lock-and-check, as statements of their own (the first's ride with the lock).
+      const fresh = ImportStages.layer.pipe(Layer.provide(Layer.mergeAll(
+        Layer.succeed(LeadSource, leads.source),
+        Layer.succeed(Database, db),
+        Layer.succeed(EventStore, yield* EventStore)
+      )))
+      const onFresh = <A, E>(stage: (s: ImportStages["Service"]) => Effect.Effect<A, E>) =>
+        Effect.provide(Effect.flatMap(ImportStages, stage), Layer.fresh(fresh))
+      const summary = yield* runImport(second.importId, second.runId, () => ({
+        ...localStageRunner(stages),
+        dedupe: (importId, page) => onFresh((s) => s.dedupe(importId, page)),
+        persistBatch: (importId, page, runId) => onFresh((s) => s.persistBatch(importId, page, runId))
+      }))
       expect(summary.outcome?.outcome).toBe("completed")
 
       const distinct = [...new Map(statements.map((s) => [s.sql, s])).values()]
+      // The lock-and-look-up function's lookups (migration 0013): PL/pgSQL runs its RETURN as a
+      // statement of its own, planned as the transaction's are; that statement, from the function's source.
+      const { rows: [source] } = yield* db.query((q) =>
+        sql<{ src: string }>`select prosrc as src from pg_proc where proname = 'import_lock_check_and_look_up'`.execute(q)
+      )
+      const returned = /\breturn\s+([\s\S]*?);\s*end\b/i.exec(source!.src)![1]!
+      const argument: Record<string, string> = {
+        event_ids: "$1::uuid[]",
+        p_user: "$2::uuid",
+        p_import: "$3::uuid",
+        p_keys: "$4::text[]",
+        p_seen: "$5::boolean",
+        p_hold: "$6::boolean"
+      }
+      distinct.push(CompiledQuery.raw(
+        `select ${returned.replace(/\b(event_ids|p_user|p_import|p_keys|p_seen|p_hold)\b/g, (name) => argument[name]!)}`,
+        [`{${crypto.randomUUID()}}`, user.userId, first.importId, "{in:somebody,nc:some body|acme}", true, true]
+      ))
       // Among them the appends with their projections, the dedupe lookups and the locks.
-      for (const part of ["insert into events", "insert into list_rows", "insert into lead_keys", "insert into import_seen_keys", "from lead_keys where", "import_lock_and_check"]) {
+      for (
+        const part of [
+          "insert into events",
+          "insert into list_rows",
+          "insert into lead_keys",
+          "insert into import_seen_keys",
+          "from lead_keys where",
+          "import_lock_and_check",
+          "import_lock_check_and_look_up(",
+          "from credit_holds where"
+        ]
+      ) {
         expect(distinct.some((s) => s.sql.includes(part)), part).toBe(true)
       }
       const scans: Array<{ sql: string; table: string }> = []

@@ -17,6 +17,7 @@ import type { EventStore, RecordedEvent } from "../../eventstore/EventStore.ts"
 import { haltEventIds, importEventIds } from "../importEventIds.ts"
 import type { Fact, HaltReason } from "../importProcess.ts"
 import { StageFailed, type StageName } from "../StageFailed.ts"
+import type { Hold, KeyRow } from "./knownKeys.ts"
 
 /** The events recorded under the ids asked for: each taken as `Class` (undefined if absent or another type). */
 export interface Recorded {
@@ -69,6 +70,12 @@ export const makeImportRecords = (db: Database["Service"], store: EventStore["Se
       return Object.assign(get, { has: (eventId: string) => found.has(eventId) })
     })
 
+  /** A recorded event this process holds already, taken as `Class` (no query; undefined if not held). */
+  const cached = <A extends DomainEvent>(eventId: string, Class: new(...args: any) => A): RecordedEvent<A> | undefined => {
+    const e = cache.get(eventId)
+    return e !== undefined && e.event instanceof Class ? e as RecordedEvent<A> : undefined
+  }
+
   /** Why page work must stop, if it must: the import ended, was refunded, or a cancel was asked. */
   const haltOf = (importId: string, get: Recorded): HaltReason | undefined => {
     const [ended, refunded, cancelRequested] = haltEventIds(importId)
@@ -95,13 +102,37 @@ export const makeImportRecords = (db: Database["Service"], store: EventStore["Se
   const lockAndCheck = (importId: string, eventIds: ReadonlyArray<string>, userId?: string) =>
     Effect.gen(function*() {
       const ids = [...eventIds, ...haltEventIds(importId)]
-      const locks = userId === undefined ? [`import:${importId}`] : [`import:${importId}`, `persist:${userId}`]
       const { rows } = yield* db.query((q) =>
-        sql<{ id: string }>`select id from import_lock_and_check(${textArray(locks)}, ${textArray(ids)}::uuid[]) as id`
+        sql<{ id: string }>`select id from import_lock_and_check(${textArray(locksOf(importId, userId))}, ${textArray(ids)}::uuid[]) as id`
           .execute(q)
       )
       const get = yield* recorded(rows.map((r) => r.id))
-      return { get, halt: haltOf(importId, get) }
+      return { get, halt: haltOf(importId, get), looked: undefined }
+    })
+
+  /**
+   * lockAndCheck, and in the same round trip (migration 0013) the lookups the stage makes next
+   * under the lock, for keys it knew before it: which of `keys` are in the user's lists and in
+   * which, which this import has seen (`seen`), and its credit hold (`hold`). They are read after
+   * the locks are ours, as a statement after lockAndCheck would read them. `lockUser` takes the
+   * user's lock too (a persist's).
+   */
+  const lockCheckAndLookUp = (
+    importId: string,
+    eventIds: ReadonlyArray<string>,
+    lookUp: { readonly userId: string; readonly keys: ReadonlyArray<string>; readonly seen: boolean; readonly hold: boolean; readonly lockUser: boolean }
+  ) =>
+    Effect.gen(function*() {
+      const ids = [...eventIds, ...haltEventIds(importId)]
+      const locks = locksOf(importId, lookUp.lockUser ? lookUp.userId : undefined)
+      const { rows } = yield* db.query((q) =>
+        sql<{ found: LookedUp & { ids: Array<string> } }>`select import_lock_check_and_look_up(${textArray(locks)}, ${textArray(ids)}::uuid[],
+            ${lookUp.userId}::uuid, ${importId}::uuid, ${textArray(lookUp.keys)}, ${lookUp.seen}::boolean, ${lookUp.hold}::boolean) as found`
+          .execute(q)
+      )
+      const { ids: found, ...looked } = rows[0]!.found
+      const get = yield* recorded(found)
+      return { get, halt: haltOf(importId, get), looked }
     })
 
   const must = <A>(stage: StageName, what: string) => (value: A | undefined) =>
@@ -173,7 +204,33 @@ export const makeImportRecords = (db: Database["Service"], store: EventStore["Se
         .executeTakeFirstOrThrow()
     ).pipe(Effect.map((h) => ({ reserved: Number(h.reserved), charged: Number(h.charged), refunded: Number(h.refunded) })))
 
-  return { ids: importEventIds, recorded, remember, check, halted, lockAndCheck, must, request, providerAccountId, metadata, appendOnce, hold }
+  return {
+    ids: importEventIds,
+    recorded,
+    cached,
+    remember,
+    check,
+    halted,
+    lockAndCheck,
+    lockCheckAndLookUp,
+    must,
+    request,
+    providerAccountId,
+    metadata,
+    appendOnce,
+    hold
+  }
+}
+
+/** The import's lock, and for a persist its user's (its final dedupe check must see every other import's rows). */
+const locksOf = (importId: string, userId: string | undefined) =>
+  userId === undefined ? [`import:${importId}`] : [`import:${importId}`, `persist:${userId}`]
+
+/** What lockCheckAndLookUp read beside the check (null: not asked for). */
+export interface LookedUp {
+  readonly keys: ReadonlyArray<KeyRow>
+  readonly seen: ReadonlyArray<string> | null
+  readonly hold: Hold | null
 }
 
 const describeHalt = (reason: HaltReason): string =>

@@ -10,24 +10,41 @@ import { decideDedupe, matchKeysOf } from "../dedupe.ts"
 import { type Fact, factOf } from "../importProcess.ts"
 import { sqlFailures, type StageFailed } from "../StageFailed.ts"
 import type { ImportRecords } from "./ImportRecords.ts"
-import { knownKeys } from "./knownKeys.ts"
+import { knownFrom, knownKeys } from "./knownKeys.ts"
 
 export const dedupePage = (db: Database["Service"], records: ImportRecords) => {
   const lookup = knownKeys(db)
   return (importId: string, page: number): Effect.Effect<Fact, StageFailed> =>
     Effect.gen(function*() {
       const { ids } = records
-      // Straight to the lock: a check before it would only save a transaction on a replay.
+      // Straight to the lock (a check before it would only save a transaction on a replay), with the
+      // request first: read once per import, it names the user whose lists the lookup reads.
       const written = yield* db.transaction(Effect.gen(function*() {
-        const { get, halt } = yield* records.lockAndCheck(importId, [ids.deduped(importId, page), ids.fetched(importId, page)])
+        const req = yield* records.request("dedupe", importId)
+        const eventIds = [ids.deduped(importId, page), ids.fetched(importId, page)]
+        // The page held here (fetched by this process): its keys are known before the lock, and
+        // looked up with it, in one round trip. Else they are looked up once the page is read.
+        const held = records.cached(ids.fetched(importId, page), PageFetched)
+        const checked = held === undefined
+          ? yield* records.lockAndCheck(importId, eventIds)
+          : yield* records.lockCheckAndLookUp(importId, eventIds, {
+            userId: req.userId,
+            keys: matchKeysOf(held.event.leads),
+            seen: true,
+            hold: false,
+            lockUser: false
+          })
+        const { get, halt } = checked
         const done = get(ids.deduped(importId, page), LeadsDeduped)
         if (halt) return halt
         if (done) return done
-        const req = yield* records.request("dedupe", importId)
         const fetched = yield* records.must<RecordedEvent<PageFetched>>("dedupe", `page ${page} of import ${importId}`)(
           get(ids.fetched(importId, page), PageFetched)
         )
-        const known = yield* lookup(req.userId, importId, req.listId, matchKeysOf(fetched.event.leads))
+        const { looked } = checked
+        const known = looked !== undefined
+          ? knownFrom(looked.keys, looked.seen ?? [], req.listId)
+          : yield* lookup(req.userId, importId, req.listId, matchKeysOf(fetched.event.leads))
         const outcome = decideDedupe(fetched.event.leads, known, req.skipExistingCustomers)
         return yield* records.appendOnce(
           importStream(importId),

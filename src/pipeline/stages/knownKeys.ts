@@ -5,6 +5,10 @@
  * One index probe per key, whatever the planner knows of the tables: a fresh database has no
  * statistics, and a scan here would grow with every list. (A LIMIT keeps each lateral subquery
  * from being flattened into a join the planner may turn into a scan.) The keys are sent once.
+ *
+ * A stage that holds its page (it recorded it in this process) knows its keys before its lock and
+ * gets the same lookups in the lock's round trip (migration 0013, ImportRecords.lockCheckAndLookUp);
+ * the queries here are for one that learns them after (a worker that holds nothing of the import).
  */
 import { Effect } from "effect"
 import { sql } from "kysely"
@@ -12,11 +16,12 @@ import { type Database, toSqlError } from "../../db/Database.ts"
 import { textArray } from "../../db/sql.ts"
 import type { KnownKeys } from "../dedupe.ts"
 
-interface KeyRow {
+export interface KeyRow {
   readonly key: string
   readonly list_id: string | null
 }
 
+/** The keys found in the user's lists, split into this list's and the others' (rows without a list are not list keys). */
 const inLists = (rows: ReadonlyArray<KeyRow>, listId: string) => ({
   inThisList: new Set(rows.filter((r) => r.list_id === listId).map((r) => r.key)),
   inOtherLists: new Set(rows.filter((r) => r.list_id !== null && r.list_id !== listId).map((r) => r.key))
@@ -34,10 +39,13 @@ export const knownKeys = (db: Database["Service"]) =>
       select w.key, null from w
         cross join lateral (select 1 from import_seen_keys where import_id = ${importId}::uuid and key = w.key limit 1) s`
       .execute(q)
-  ).pipe(Effect.map(({ rows }): KnownKeys => ({
-    ...inLists(rows, listId),
-    seenInImport: new Set(rows.filter((r) => r.list_id === null).map((r) => r.key))
-  })))
+  ).pipe(Effect.map(({ rows }) => knownFrom(rows, rows.filter((r) => r.list_id === null).map((r) => r.key), listId)))
+
+/** The dedupe lookup's answer: the keys found in the user's lists, and those this import has seen. */
+export const knownFrom = (inUserLists: ReadonlyArray<KeyRow>, seen: ReadonlyArray<string>, listId: string): KnownKeys => ({
+  ...inLists(inUserLists, listId),
+  seenInImport: new Set(seen)
+})
 
 export interface Hold {
   readonly reserved: number
@@ -61,12 +69,19 @@ export const persistLookup = (db: Database["Service"]) =>
         (select json_build_object('reserved', reserved, 'charged', charged, 'refunded', refunded)
            from credit_holds where import_id = ${importId}::uuid) as hold`
       .execute(q)
-  ).pipe(Effect.flatMap(({ rows }) => {
-    const { keys: found, hold } = rows[0]!
-    // As a statement that found no row would: a permanent failure of the stage.
-    if (hold === null) return Effect.fail(toSqlError(new Error(`import ${importId} has no credit hold`)))
-    return Effect.succeed({
-      known: inLists(found ?? [], listId),
+  ).pipe(Effect.flatMap(({ rows }) => persistFound(importId, listId, rows[0]!.keys ?? [], rows[0]!.hold)))
+
+/** Persist's lookup as it came back: the keys in the user's lists and the import's credit hold. */
+export const persistFound = (
+  importId: string,
+  listId: string,
+  keys: ReadonlyArray<KeyRow>,
+  hold: Hold | null
+) =>
+  // As a statement that found no row would: a permanent failure of the stage.
+  hold === null
+    ? Effect.fail(toSqlError(new Error(`import ${importId} has no credit hold`)))
+    : Effect.succeed({
+      known: inLists(keys, listId),
       hold: { reserved: Number(hold.reserved), charged: Number(hold.charged), refunded: Number(hold.refunded) } satisfies Hold
     })
-  }))

@@ -23,7 +23,7 @@ import { type Fact, factOf } from "../importProcess.ts"
 import { decidePersist } from "../money.ts"
 import { sqlFailures, type StageFailed } from "../StageFailed.ts"
 import type { ImportRecords } from "./ImportRecords.ts"
-import { persistLookup } from "./knownKeys.ts"
+import { persistFound, persistLookup } from "./knownKeys.ts"
 
 export const persistBatch = (db: Database["Service"], records: ImportRecords) => {
   const lookup = persistLookup(db)
@@ -32,11 +32,21 @@ export const persistBatch = (db: Database["Service"], records: ImportRecords) =>
       const { ids } = records
       const written = yield* db.transaction(Effect.gen(function*() {
         const req = yield* records.request("persist-batch", importId)
-        const { get, halt } = yield* records.lockAndCheck(importId, [
-          ids.persisted(importId, page),
-          ids.fetched(importId, page),
-          ids.deduped(importId, page)
-        ], req.userId)
+        const eventIds = [ids.persisted(importId, page), ids.fetched(importId, page), ids.deduped(importId, page)]
+        // The page and its dedupe held here (recorded by this process): the kept leads' keys are
+        // known before the locks, and looked up with them, in one round trip. Else after.
+        const heldPage = records.cached(ids.fetched(importId, page), PageFetched)
+        const heldDedupe = records.cached(ids.deduped(importId, page), LeadsDeduped)
+        const checked = heldPage === undefined || heldDedupe === undefined
+          ? yield* records.lockAndCheck(importId, eventIds, req.userId)
+          : yield* records.lockCheckAndLookUp(importId, eventIds, {
+            userId: req.userId,
+            keys: matchKeysOf(keptLeads(heldPage.event, heldDedupe.event)),
+            seen: false,
+            hold: true,
+            lockUser: true
+          })
+        const { get, halt } = checked
         const done = get(ids.persisted(importId, page), BatchPersisted)
         if (halt) return halt
         if (done) return [done]
@@ -48,7 +58,10 @@ export const persistBatch = (db: Database["Service"], records: ImportRecords) =>
         )
         const leads = fetched.event.leads
         const kept = deduped.event.decisions.filter((d) => d.outcome === "kept")
-        const { known, hold } = yield* lookup(req.userId, importId, req.listId, matchKeysOf(kept.map((d) => leads[d.index]!)))
+        const { looked } = checked
+        const { known, hold } = looked !== undefined
+          ? yield* persistFound(importId, req.listId, looked.keys, looked.hold)
+          : yield* lookup(req.userId, importId, req.listId, matchKeysOf(keptLeads(fetched.event, deduped.event)))
         const decision = decidePersist({
           maxResults: req.maxResults,
           charged: hold.charged,
@@ -96,3 +109,7 @@ export const persistBatch = (db: Database["Service"], records: ImportRecords) =>
       return factOf(written[0]!.event)!
     }).pipe(sqlFailures("persist-batch"))
 }
+
+/** The leads of a page its dedupe kept, in page order. */
+const keptLeads = (fetched: PageFetched, deduped: LeadsDeduped) =>
+  deduped.decisions.filter((d) => d.outcome === "kept").map((d) => fetched.leads[d.index]!)
