@@ -7,34 +7,22 @@
  * imports run — and never read a table that grows with the imports from end to end.
  */
 import { expect, layer } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { CompiledQuery, sql } from "kysely"
 import { Database } from "../../src/db/Database.ts"
-import { EventStore } from "../../src/eventstore/EventStore.ts"
 import { Imports } from "../../src/imports/Imports.ts"
-import { LeadSource } from "../../src/leads/LeadSource.ts"
 import { ImportStages } from "../../src/pipeline/ImportStages.ts"
 import { localStageRunner } from "../../src/pipeline/LocalEngine.ts"
 import { runImport } from "../../src/pipeline/runImport.ts"
-import { countingLeadSource, servicesCounting } from "../support/counting-lead-source.ts"
-import { backend, TestDatabase } from "../support/db.ts"
+import { countingLeadSource } from "../support/counting-lead-source.ts"
+import { backend } from "../support/db.ts"
 import { makeUser } from "../support/fixtures.ts"
-import { nodesOf, preparedPlan, recording } from "../support/plans.ts"
+import { nodesOf, preparedPlan } from "../support/plans.ts"
+import { recordedServices, runnerHoldingNothing } from "../support/recorded-stages.ts"
 
 const statements: Array<CompiledQuery> = []
-
-/** The database as the services get it, every raw statement they send recorded. */
-const Recorded = Layer.effect(
-  Database,
-  Effect.map(Database, (db) => Database.of({ ...db, query: (f) => db.query((q) => f(recording(q, statements))) }))
-)
-
 const leads = countingLeadSource()
-const Services = servicesCounting(leads).pipe(
-  Layer.provideMerge(Recorded),
-  Layer.provideMerge(TestDatabase()),
-  Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({})))
-)
+const Services = recordedServices(leads, statements)
 
 /** Tables that grow with every import, page or lead: reading one whole would slow every page. */
 const growing = [
@@ -65,6 +53,7 @@ layer(Services, { excludeTestServices: true })(`an import's statements in plans 
       const user = yield* makeUser({ credits: 1_000 })
       const imports = yield* Imports
       const stages = yield* ImportStages
+      const holdingNothing = yield* runnerHoldingNothing(leads)
       const url = `https://www.linkedin.com/sales/search/people?query=(plans-${crypto.randomUUID().slice(0, 8)})`
       statements.length = 0
       const first = yield* imports.start(user.userId, { url, maxResults: 60, skipExistingCustomers: true }).pipe(Effect.orDie)
@@ -73,18 +62,7 @@ layer(Services, { excludeTestServices: true })(`an import's statements in plans 
         .pipe(Effect.orDie)
       // The second's dedupes and persists as a worker that holds none of its pages makes them: the
       // lookups after the lock-and-check, as statements of their own (the first's ride with the lock).
-      const fresh = ImportStages.layer.pipe(Layer.provide(Layer.mergeAll(
-        Layer.succeed(LeadSource, leads.source),
-        Layer.succeed(Database, db),
-        Layer.succeed(EventStore, yield* EventStore)
-      )))
-      const onFresh = <A, E>(stage: (s: ImportStages["Service"]) => Effect.Effect<A, E>) =>
-        Effect.provide(Effect.flatMap(ImportStages, stage), Layer.fresh(fresh))
-      const summary = yield* runImport(second.importId, second.runId, () => ({
-        ...localStageRunner(stages),
-        dedupe: (importId, page) => onFresh((s) => s.dedupe(importId, page)),
-        persistBatch: (importId, page, runId) => onFresh((s) => s.persistBatch(importId, page, runId))
-      }))
+      const summary = yield* runImport(second.importId, second.runId, () => holdingNothing)
       expect(summary.outcome?.outcome).toBe("completed")
 
       const distinct = [...new Map(statements.map((s) => [s.sql, s])).values()]

@@ -7,34 +7,21 @@
  * rows and counters.
  */
 import { expect, layer } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { type CompiledQuery, sql } from "kysely"
 import { Database } from "../../src/db/Database.ts"
-import { EventStore } from "../../src/eventstore/EventStore.ts"
 import { Imports } from "../../src/imports/Imports.ts"
-import { LeadSource } from "../../src/leads/LeadSource.ts"
 import { ImportStages } from "../../src/pipeline/ImportStages.ts"
 import { localStageRunner } from "../../src/pipeline/LocalEngine.ts"
-import { runImport, type StageRunner } from "../../src/pipeline/runImport.ts"
-import { countingLeadSource, servicesCounting } from "../support/counting-lead-source.ts"
-import { backend, TestDatabase } from "../support/db.ts"
+import { runImport } from "../../src/pipeline/runImport.ts"
+import { countingLeadSource } from "../support/counting-lead-source.ts"
+import { backend } from "../support/db.ts"
 import { makeUser } from "../support/fixtures.ts"
-import { recording } from "../support/plans.ts"
+import { recordedServices, runnerHoldingNothing } from "../support/recorded-stages.ts"
 
 const statements: Array<CompiledQuery> = []
-
-/** The database as the services get it, every statement they send recorded. */
-const Recorded = Layer.effect(
-  Database,
-  Effect.map(Database, (db) => Database.of({ ...db, query: (f) => db.query((q) => f(recording(q, statements))) }))
-)
-
 const leads = countingLeadSource()
-const Services = servicesCounting(leads).pipe(
-  Layer.provideMerge(Recorded),
-  Layer.provideMerge(TestDatabase()),
-  Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({})))
-)
+const Services = recordedServices(leads, statements)
 
 /** What an import decided and wrote, without its ids: its dedupe decisions, its rows' leads, its counters. */
 const decided = (importId: string) =>
@@ -62,18 +49,7 @@ layer(Services, { excludeTestServices: true })(`the dedupe lookup with the lock 
       const imports = yield* Imports
       const stages = yield* ImportStages
       const held = localStageRunner(stages)
-      // Stages with a cache of their own, new for every call: a worker that holds nothing of the import.
-      const fresh = ImportStages.layer.pipe(Layer.provide(Layer.mergeAll(
-        Layer.succeed(LeadSource, leads.source),
-        Layer.succeed(Database, yield* Database),
-        Layer.succeed(EventStore, yield* EventStore)
-      )))
-      const onFresh = <A, E>(stage: (s: ImportStages["Service"]) => Effect.Effect<A, E>) => Effect.provide(Effect.flatMap(ImportStages, stage), Layer.fresh(fresh))
-      const notHeld: StageRunner = {
-        ...held,
-        dedupe: (importId, page) => onFresh((s) => s.dedupe(importId, page)),
-        persistBatch: (importId, page, runId) => onFresh((s) => s.persistBatch(importId, page, runId))
-      }
+      const notHeld = yield* runnerHoldingNothing(leads)
       const url = `https://www.linkedin.com/sales/search/people?query=(look-up-${crypto.randomUUID().slice(0, 8)})&fakeCount=90`
 
       const outcomes = []
