@@ -48,7 +48,14 @@ layer(TestApp(), { excludeTestServices: true })("rebuilding projections", (it) =
       const api = yield* client
       const user = yield* makeUser({ credits: 500 })
       const url = `https://www.linkedin.com/sales/search/people?query=(rebuild-${crypto.randomUUID().slice(0, 8)})`
-      for (const body of [{ url, maxResults: 60 }, { url, maxResults: 40 }, { url: `${url}&fakeCount=10`, maxResults: 30 }]) {
+      // The third search is another one: in ~1.4 % of random searches one of its 10 people is also in the
+      // first lists, and would be skipped as an existing customer (109 rows); it keeps them all.
+      const bodies = [{ url, maxResults: 60 }, { url, maxResults: 40 }, {
+        url: `${url}&fakeCount=10`,
+        maxResults: 30,
+        skipExistingCustomers: false
+      }]
+      for (const body of bodies) {
         const reply = yield* startImport(api, user.token, body)
         yield* awaitImport(api, user.token, reply.body.runId, reply.body.listId)
       }
