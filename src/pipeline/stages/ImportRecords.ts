@@ -63,18 +63,13 @@ export const makeImportRecords = (db: Database["Service"], store: EventStore["Se
         for (const [id, e] of read) found.set(id, e)
         remember(read.values())
       }
-      const get = <A extends DomainEvent>(eventId: string, Class: new(...args: any) => A) => {
-        const e = found.get(eventId)
-        return e !== undefined && e.event instanceof Class ? e as RecordedEvent<A> : undefined
-      }
+      const get = <A extends DomainEvent>(eventId: string, Class: new(...args: any) => A) => taken(found.get(eventId), Class)
       return Object.assign(get, { has: (eventId: string) => found.has(eventId) })
     })
 
   /** A recorded event this process holds already, taken as `Class` (no query; undefined if not held). */
-  const cached = <A extends DomainEvent>(eventId: string, Class: new(...args: any) => A): RecordedEvent<A> | undefined => {
-    const e = cache.get(eventId)
-    return e !== undefined && e.event instanceof Class ? e as RecordedEvent<A> : undefined
-  }
+  const cached = <A extends DomainEvent>(eventId: string, Class: new(...args: any) => A): RecordedEvent<A> | undefined =>
+    taken(cache.get(eventId), Class)
 
   /** Why page work must stop, if it must: the import ended, was refunded, or a cancel was asked. */
   const haltOf = (importId: string, get: Recorded): HaltReason | undefined => {
@@ -221,6 +216,10 @@ export const makeImportRecords = (db: Database["Service"], store: EventStore["Se
     hold
   }
 }
+
+/** `e` taken as `Class`: undefined if there is none or it is another type. */
+const taken = <A extends DomainEvent>(e: RecordedEvent | undefined, Class: new(...args: any) => A) =>
+  e !== undefined && e.event instanceof Class ? e as RecordedEvent<A> : undefined
 
 /** The import's lock, and for a persist its user's (its final dedupe check must see every other import's rows). */
 const locksOf = (importId: string, userId: string | undefined) =>
