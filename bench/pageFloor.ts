@@ -1,9 +1,9 @@
 /**
  * The pipeline's second floor: the writes a page of an import makes, written by a bare program in
  * the fewest statements. The same rows as the stages write — its three events with their JSON
- * (PageFetched, LeadsDeduped, BatchPersisted) and the charge, the seen keys, the list rows, the
- * list keys, the counters of the import, the list and the credits — and the same lookups (a probe
- * per key), but five statements a page, each its own transaction (three commits, as three stages
+ * (PageFetched, LeadsDeduped, BatchPersisted) and the charge, the seen keys (of the leads its list
+ * will not hold), the list rows, the list keys, the counters of the import, the list and the
+ * credits — and the same lookups (a probe per key), but five statements a page, each its own transaction (three commits, as three stages
  * that each commit on their own must), with no locks, no checks of what is already recorded, no
  * BEGIN or COMMIT round trips and nothing decided in between. Against the first floor (list rows
  * alone, 2,500 a statement) it tells the cost of what a page must write from the cost of the
@@ -39,6 +39,8 @@ interface TemplatePage {
   /** The page's match keys (the dedupe lookup) and its kept leads' (persist's last check). */
   readonly matchKeys: ReadonlyArray<string>
   readonly keptMatchKeys: ReadonlyArray<string>
+  /** The keys of the kept leads the batch left out (late duplicates, over the cap): seen, not in the list. */
+  readonly leftOutKeys: ReadonlyArray<string>
 }
 
 /** The pages an import recorded, in page order. */
@@ -61,11 +63,12 @@ export const templatePages = async (query: Query, importId: string): Promise<Rea
     if (!fetched || !deduped || !persisted) return []
     const leads = JSON.parse(fetched.data).leads as Array<Lead>
     const decisions = JSON.parse(deduped.data) as {
-      decisions: Array<{ index: number; outcome: string }>
+      decisions: Array<{ index: number; outcome: string; keys: Array<string> }>
       skippedDuplicate: number
       skippedExisting: number
     }
     const kept = decisions.decisions.filter((d) => d.outcome === "kept").map((d) => leads[d.index]!)
+    const inserted = new Set((JSON.parse(persisted.data).rows as Array<{ index: number }>).map((r) => r.index))
     const charged = recorded.get("CreditsCharged")
     return [{
       fetched,
@@ -78,7 +81,10 @@ export const templatePages = async (query: Query, importId: string): Promise<Rea
       skippedExisting: decisions.skippedExisting,
       charge: charged ? Number(JSON.parse(charged.data).amount) : 0,
       matchKeys: matchKeysOf(leads),
-      keptMatchKeys: matchKeysOf(kept)
+      keptMatchKeys: matchKeysOf(kept),
+      leftOutKeys: [
+        ...new Set(decisions.decisions.filter((d) => d.outcome === "kept" && !inserted.has(d.index)).flatMap((d) => d.keys))
+      ]
     }]
   })
 }
@@ -106,6 +112,7 @@ export const statements = {
       e as (${insertEvent("s", "'import-' || $1", "LeadsDeduped", "p.data", "$4::text::jsonb")}, p),
       k as (insert into import_seen_keys (import_id, key)
         select $1::uuid, k.key from p, jsonb_array_elements(p.data->'decisions') d, jsonb_array_elements_text(d->'keys') k(key)
+        where d->>'outcome' <> 'kept'
         on conflict do nothing)
     update imports set skipped_duplicate = skipped_duplicate + $5, skipped_existing = skipped_existing + $6, updated_at = now()
     where import_id = $1::uuid`,
@@ -127,6 +134,7 @@ export const statements = {
         from r order by r.ord),
       lk as (insert into lead_keys (user_id, key, list_id, row_id)
         select $2::uuid, k.key, $3::uuid, r.id from r, jsonb_array_elements_text(r.row->'keys') k(key) on conflict do nothing),
+      sk as (insert into import_seen_keys (import_id, key) select $1::uuid, unnest($10::text[]) on conflict do nothing),
       l as (update lists set row_count = row_count + $8 where id = $3::uuid),
       a as (update credit_accounts set version = version + 1, charged = charged + $7, reserved = reserved - $7 where user_id = $2::uuid and $7 > 0),
       h as (update credit_holds set charged = charged + $7 where import_id = $1::uuid and $7 > 0)
@@ -174,7 +182,8 @@ const writePages = async (query: Query, to: FloorImport, pages: ReadonlyArray<Te
       page.charged?.data ?? "{}",
       page.charge,
       page.rows,
-      page.charged?.metadata ?? "{}"
+      page.charged?.metadata ?? "{}",
+      page.leftOutKeys
     ])
   }
 }

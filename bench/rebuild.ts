@@ -209,6 +209,7 @@ const floorRows = {
       select (e.data->>'importId')::uuid, k
       from ${storedEvents(sql`events where type = 'LeadsDeduped'`)} e, jsonb_array_elements(e.data->'decisions') d,
         jsonb_array_elements_text(d->'keys') k
+      where d->>'outcome' <> 'kept'
       limit ${limit} on conflict do nothing`
 }
 

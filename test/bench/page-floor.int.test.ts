@@ -35,7 +35,7 @@ const written = (importId: string, listId: string) =>
              and type in ('PageFetched', 'LeadsDeduped', 'BatchPersisted', 'CreditsCharged')) as events,
         (select count(*)::int from list_rows where import_id = ${importId}::uuid) as list_rows,
         (select count(*)::int from lead_keys where list_id = ${listId}::uuid) as lead_keys,
-        (select count(*)::int from import_seen_keys where import_id = ${importId}::uuid) as seen_keys,
+        (select coalesce(json_agg(key order by key), '[]') from import_seen_keys where import_id = ${importId}::uuid) as seen_keys,
         (select json_build_object('pages', pages_fetched, 'fetched', leads_fetched, 'imported', leads_imported,
            'duplicate', skipped_duplicate, 'existing', skipped_existing, 'charged', credits_charged)
            from imports where import_id = ${importId}::uuid) as counters,
@@ -66,6 +66,8 @@ layer(Services, { excludeTestServices: true })(`the pipeline's page floor (${bac
 
       const original = yield* written(started.importId, started.listId)
       expect(original.list_rows).toBe(120)
+      // The last page's leads over the cap, at least, are seen and not in the list.
+      expect((original.seen_keys as Array<string>).length).toBeGreaterThan(0)
       for (const copy of floor.imports) {
         expect(yield* written(copy.importId, copy.listId)).toEqual(original)
       }

@@ -18,7 +18,7 @@ import { listsProjection } from "../../projections/lists.ts"
 import { Database } from "../../src/db/Database.ts"
 import { EventStore, type RecordedEvent } from "../../src/eventstore/EventStore.ts"
 import { rebuildProjections } from "../../src/eventstore/rebuild.ts"
-import { domainEvents } from "../support/arbitraries.ts"
+import { domainEvents, lead } from "../support/arbitraries.ts"
 import { TestDatabase } from "../support/db.ts"
 
 const overLog = [listsProjection, creditsProjection, listRowsProjection, leadIndexProjection, importProgressProjection]
@@ -65,6 +65,8 @@ const withIds = (event: E.DomainEvent, i: number, ids: Ids): E.DomainEvent => {
   if ("listId" in own) own.listId = ids.lists[i]
   // Run ids are unique across imports (imports.run_id).
   if (_tag === "ImportEnqueued" || _tag === "ImportStarted") own.runId = `${ids.imports[i]}/${own.runId}`
+  // Two pages at most: a batch then often meets its page's dedupe (the seen keys of the leads it left out).
+  if (_tag === "LeadsDeduped" || _tag === "BatchPersisted") own.page = 1 + (own.page as number) % 2
   if (_tag === "BatchPersisted") {
     own.rows = (own.rows as ReadonlyArray<E.PersistedRow>).map((row) => ({ ...row, rowId: crypto.randomUUID() }))
   }
@@ -79,6 +81,7 @@ const model = (log: ReadonlyArray<RecordedEvent>) => {
   const listRows: Array<Record<string, unknown>> = []
   const leadKeys = new Map<string, string>()
   const seen = new Set<string>()
+  const dedupes = new Map<string, E.LeadsDeduped>()
   const imports = new Map<string, Record<string, any>>()
   const accounts = new Map<string, Record<string, number | string>>()
   const holds = new Map<string, Record<string, number | string>>()
@@ -133,9 +136,20 @@ const model = (log: ReadonlyArray<RecordedEvent>) => {
         }
         continue
       case "LeadsDeduped":
-        for (const d of event.decisions) for (const key of d.keys) seen.add(`${event.importId} ${key}`)
+        for (const d of event.decisions) {
+          if (d.outcome !== "kept") for (const key of d.keys) seen.add(`${event.importId} ${key}`)
+        }
+        dedupes.set(`${event.importId} ${event.page}`, event)
         break
       case "BatchPersisted": {
+        // Kept leads the batch left out are seen; the list holds the others (the page's last dedupe before it).
+        const dedupe = dedupes.get(`${event.importId} ${event.page}`)
+        if (dedupe && event.overCap + event.lateDuplicates + event.lateExisting > 0) {
+          const inserted = new Set(event.rows.map((r) => r.index))
+          for (const d of dedupe.decisions) {
+            if (d.outcome === "kept" && !inserted.has(d.index)) for (const key of d.keys) seen.add(`${event.importId} ${key}`)
+          }
+        }
         const list = lists.get(event.listId)
         if (list) list.row_count = (list.row_count as number) + event.rows.length
         for (const row of event.rows) {
@@ -341,5 +355,58 @@ layer(EventStore.layer({ inline: overLog }).pipe(Layer.provideMerge(TestDatabase
           )
         )
       }), 240_000)
+
+    it.effect("remember as seen the keys of the leads a list will not hold: skipped, or kept and left out by the batch", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const db = yield* Database
+        const [userId, listId] = [crypto.randomUUID(), crypto.randomUUID()]
+        const someLead = fc.sample(lead, 1)[0]!
+        const deduped = (importId: string) =>
+          new E.LeadsDeduped({
+            importId,
+            page: 1,
+            decisions: [
+              { index: 0, keys: ["a1", "a2"], outcome: "kept", matchedKey: null },
+              { index: 1, keys: ["b1"], outcome: "duplicate", matchedKey: "b1" },
+              { index: 2, keys: ["c1"], outcome: "kept", matchedKey: null },
+              { index: 3, keys: ["d1"], outcome: "kept", matchedKey: null }
+            ],
+            kept: 3,
+            skippedDuplicate: 1,
+            skippedExisting: 0
+          })
+        // Lead 0 met another import's row, lead 3 was over the cap: only lead 2 is inserted.
+        const persisted = (importId: string) =>
+          new E.BatchPersisted({
+            importId,
+            userId,
+            listId,
+            runId: `run-${importId}`,
+            page: 1,
+            rows: [{ rowId: crypto.randomUUID(), index: 2, lead: someLead, keys: ["c1"] }],
+            overCap: 1,
+            lateDuplicates: 1,
+            lateExisting: 0
+          })
+        // One import as the stages record it (a transaction each), one with both in one append.
+        const [apart, together] = [crypto.randomUUID(), crypto.randomUUID()]
+        yield* store.append(`import-${apart}`, [deduped(apart)], { expectedVersion: "any" })
+        yield* store.append(`import-${apart}`, [persisted(apart)], { expectedVersion: "any" })
+        yield* store.append(`import-${together}`, [deduped(together), persisted(together)], { expectedVersion: "any" })
+        const keys = db.query((q) =>
+          sql<{ seen: Array<string>; listed: Array<string> }>`select
+            (select json_agg(import_id::text || ' ' || key order by import_id::text, key) from import_seen_keys
+              where import_id in (${apart}::uuid, ${together}::uuid)) as seen,
+            (select json_agg(key order by key) from lead_keys where user_id = ${userId}::uuid) as listed`.execute(q)
+        ).pipe(Effect.map(({ rows }) => rows[0]!))
+        const expected = {
+          seen: [apart, together].sort().flatMap((i) => ["a1", "a2", "b1", "d1"].map((k) => `${i} ${k}`)),
+          listed: ["c1"]
+        }
+        expect(yield* keys).toEqual(expected)
+        yield* rebuildProjections([leadIndexProjection], { batchSize: 1 }).pipe(Effect.orDie)
+        expect(yield* keys).toEqual(expected)
+      }))
   }
 )

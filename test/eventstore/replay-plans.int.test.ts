@@ -3,7 +3,8 @@
  * its batch by those positions (the primary key), however it is planned: once for any values (as
  * the service's connections keep plans) or for the batch's. A type is no way in: through the
  * index by type, a statement over a rare type walked every event of that type in the log, for
- * each batch — a rebuild that slows down as the log grows.
+ * each batch — a rebuild that slows down as the log grows. (One other way in: lead-index reads the
+ * dedupe of a page whose batch left kept leads out from that import's stream, by its index.)
  */
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
@@ -81,7 +82,11 @@ layer(Services, { excludeTestServices: true })(`a rebuild step's statements (${b
           const plan = yield* Effect.promise(() => preparedPlan(db.kysely, statement, mode))
           for (const node of nodesOf(plan)) {
             if (node["Relation Name"] !== "events") continue
-            if (node["Index Name"] !== "events_pkey" || !/position/.test(node["Index Cond"] ?? "")) {
+            const byPosition = node["Index Name"] === "events_pkey" && /position/.test(node["Index Cond"] ?? "")
+            // lead-index reads a batch's page dedupe (when the batch left kept leads out) in its import's stream.
+            const inItsStream = projection === "lead-index" && node["Index Name"] === "events_stream_version_key" &&
+              /stream_id = \('import-'/.test(node["Index Cond"] ?? "")
+            if (!byPosition && !inItsStream) {
               wrong.push(`${projection} (${mode}): ${node["Node Type"]} ${node["Index Name"] ?? ""} ${node["Index Cond"] ?? ""}`)
             }
           }
