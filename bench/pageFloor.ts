@@ -12,13 +12,19 @@
  * What it writes is cloned from an import the real pipeline ran: each page's recorded events, as
  * stored, under fresh ids for the import, its user and its list.
  */
+import { CompiledQuery } from "kysely"
 import { randomUUID } from "node:crypto"
 import type { Lead } from "../events/lead.ts"
+import type { Database } from "../src/db/Database.ts"
 import { matchKeysOf } from "../src/pipeline/dedupe.ts"
 import { seconds } from "./lib.ts"
 
 /** A statement and its parameters: a pool of connections, or PGlite's one. */
 export type Query = (text: string, params: ReadonlyArray<unknown>) => Promise<ReadonlyArray<Record<string, unknown>>>
+
+/** Statements through the service's own database (PGlite's one connection, or its pool). */
+export const queryThrough = (db: Database["Service"]): Query => async (text, params) =>
+  (await db.kysely.executeQuery(CompiledQuery.raw(text, [...params]))).rows as Array<Record<string, unknown>>
 
 interface Recorded {
   readonly data: string

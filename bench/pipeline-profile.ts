@@ -16,7 +16,7 @@
  * before writing its migration). `perf record -g -p <its backends' pids>` works beside it.
  */
 import { ConfigProvider, Context, Effect, Layer } from "effect"
-import { CompiledQuery, sql } from "kysely"
+import { sql } from "kysely"
 import { randomBytes } from "node:crypto"
 import postgres from "postgres"
 import { ServicesLive } from "../src/app.ts"
@@ -28,7 +28,7 @@ import { ImportStages } from "../src/pipeline/ImportStages.ts"
 import { LocalEngine, localStageRunner } from "../src/pipeline/LocalEngine.ts"
 import { runImport, type StageRunner } from "../src/pipeline/runImport.ts"
 import { cpuMsOf } from "./lib.ts"
-import { pageFloor, type Query, templatePages } from "./pageFloor.ts"
+import { pageFloor, type Query, queryThrough, templatePages } from "./pageFloor.ts"
 
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 20)
 const POOL = Number(process.env.DATABASE_POOL_MAX ?? 10)
@@ -220,7 +220,7 @@ const samePages = (count: number) =>
     const bare = scratchUrl === undefined ? undefined : postgres(scratchUrl, { max: POOL, onnotice: () => {} })
     const query: Query = bare
       ? (text, params) => bare.unsafe(text, params as Array<any>, { prepare: true })
-      : async (text, params) => (await db.kysely.executeQuery(CompiledQuery.raw(text, [...params]))).rows as Array<Record<string, unknown>>
+      : queryThrough(db)
     const template = yield* Effect.promise(() => templatePages(query, lastImportId))
     // Every connection of the pool open before the CPU is read: their backends are counted.
     yield* Effect.promise(() => Promise.all(Array.from({ length: POOL }, () => query("select pg_sleep(0.01)", []))))

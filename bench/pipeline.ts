@@ -8,7 +8,6 @@
  * On PostgreSQL (DATABASE_URL) and on PGlite (one connection for everything).
  */
 import { Effect } from "effect"
-import { CompiledQuery } from "kysely"
 import { randomBytes } from "node:crypto"
 import { Accounts } from "../src/accounts/Accounts.ts"
 import { Database } from "../src/db/Database.ts"
@@ -19,7 +18,7 @@ import { localStageRunner } from "../src/pipeline/LocalEngine.ts"
 import { runImport } from "../src/pipeline/runImport.ts"
 import { floorPGlite, floorPostgres, type FloorSql } from "./floor.ts"
 import { type Backend, fmt, type Options, pct, type Row, seconds, serviceEnv, servicesRuntime, withScratch } from "./lib.ts"
-import { pageFloor, type Query, templatePages } from "./pageFloor.ts"
+import { pageFloor, type Query, queryThrough, templatePages } from "./pageFloor.ts"
 
 const IMPORTS = 20
 const PAGE = 25
@@ -135,7 +134,7 @@ const withPageQuery = async <A>(
   const db = await runtime.runPromise(Effect.gen(function*() {
     return yield* Database
   }))
-  return f(async (text, params) => (await db.kysely.executeQuery(CompiledQuery.raw(text, [...params]))).rows as Array<Record<string, unknown>>)
+  return f(queryThrough(db))
 }
 
 export const runPipeline = async (options: Options): Promise<Array<Row>> => {

@@ -7,8 +7,8 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
-import { CompiledQuery, sql } from "kysely"
-import { pageFloor, type Query, templatePages } from "../../bench/pageFloor.ts"
+import { sql } from "kysely"
+import { pageFloor, queryThrough, templatePages } from "../../bench/pageFloor.ts"
 import { Database } from "../../src/db/Database.ts"
 import { Imports } from "../../src/imports/Imports.ts"
 import { ImportStages } from "../../src/pipeline/ImportStages.ts"
@@ -57,8 +57,7 @@ layer(Services, { excludeTestServices: true })(`the pipeline's page floor (${bac
       const summary = yield* runImport(started.importId, started.runId, () => localStageRunner(stages))
       expect(summary.imported).toBe(120)
 
-      const query: Query = (text, params) =>
-        db.kysely.executeQuery(CompiledQuery.raw(text, [...params])).then((r) => r.rows as Array<Record<string, unknown>>)
+      const query = queryThrough(db)
       const template = yield* Effect.promise(() => templatePages(query, started.importId))
       expect(template.length).toBeGreaterThanOrEqual(5)
       const floor = yield* Effect.promise(() => pageFloor(query, template, 2))
