@@ -5,7 +5,7 @@
  * imports and tokens made once per run, with the projections' names and positions and times
  * of the log for the support API.
  */
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import fc from "fast-check"
 import { fillPath, type ServedEndpoint, servedEndpoints } from "./endpoints.ts"
 import { makeUser, PEOPLE_SEARCH } from "./fixtures.ts"
@@ -55,7 +55,13 @@ export const buildPool = Effect.gen(function*() {
   for (let i = 0; i < 3; i++) spares.push((yield* post(ADMIN_TOKEN, `/api/admin/users/${broke.userId}/tokens`)).body.tokenId)
   const support = (path: string) => call(() => api.request("GET", path, { token: SUPPORT_TOKEN })).pipe(Effect.map((r) => r.body))
   const projections = ((yield* support("/api/support/projections")).projections as Array<{ name: string }>).map((p) => p.name)
-  const events = (yield* support("/api/support/events?limit=1000")).events as Array<{ position: string; streamId: string; type: string; recordedAt: string }>
+  // The log is read below the oldest transaction still running on the server, which on PostgreSQL
+  // may be another test file's (transaction ids are server-wide): wait until this run's events show.
+  const events = yield* support("/api/support/events?limit=1000").pipe(
+    Effect.map((body) => body.events as Array<{ position: string; streamId: string; type: string; recordedAt: string }>),
+    Effect.repeat({ until: (events) => events.length > 0, schedule: Schedule.spaced("100 millis"), times: 300 })
+  )
+  if (events.length === 0) return yield* Effect.die(new Error("the support event log showed none of this run's events in 30 s"))
   const positions = [events[0]!.position, events[Math.floor(events.length / 2)]!.position, events.at(-1)!.position]
   const times = [events[0]!.recordedAt, events.at(-1)!.recordedAt, "2000-01-01", "2100-01-01T00:00:00Z", ...EDGE_TIMES]
   const pool: Pool = {
