@@ -22,6 +22,11 @@ const REVIEWED: ReadonlyArray<{ readonly file: string; readonly code: string; re
     why: "a literal column list"
   },
   {
+    file: "src/db/sql.ts",
+    code: "return CompiledQuery.raw(compiled.sql, compiled.parameters.map((p) => (p instanceof Slot ? values[p.index] : p))) as CompiledQuery<R>",
+    why: "the text Kysely compiled from a sql template (compiledOnce); a call's values go in as parameters, never into the text"
+  },
+  {
     file: "src/eventstore/Projection.ts",
     code: "sql.join(statements.map((s, i) => sql`${sql.raw(`${prefix}${i}`)} as (${s})`))",
     why: "CTE names w0, w1, … (or p0, …) from a constant prefix and a counter"

@@ -14,7 +14,7 @@ import { type RawBuilder, sql } from "kysely"
 import { type DomainEvent, type EventCodec, eventCodec, uuidV7 } from "../../events/index.ts"
 import { Database, isDatabaseUnavailable, isSerializationConflict, type SqlError } from "../db/Database.ts"
 import { groupCommit } from "../db/groupCommit.ts"
-import { textArray } from "../db/sql.ts"
+import { arrayLiteral, compiledOnce, textArray } from "../db/sql.ts"
 import { asCtes, eventsAt, type LogEvents, type Projection, runWrites, storedEventsWhere, type Writes } from "./Projection.ts"
 
 /** `number` = the stream's current version (0 = no stream yet). */
@@ -364,55 +364,70 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
     return Effect.succeed({ streamId: p.streamId, version: recorded[recorded.length - 1]!.version, events: recorded, alreadyAppended: false })
   }
 
+  type SingleRow = { existing: Array<EventRow>; inserted: Array<InsertedRow>; current_version: number | null }
+  const singleStatements = compiledOnce<SingleRow>(db.kysely)
+
   /**
    * One append alone: the same checks and insert with the stream's mode written into the
    * statement — a simpler statement than the batch's, cheaper to plan where plans are not kept
-   * (PGlite).
+   * (PGlite) — and, `projected`, the inline projections' first step for its event types. Compiled
+   * once per mode and event types (`compiledOnce`); a call's values go in its slots.
    */
-  const singleStatement = (p: Prepared, projected: (appended: LogEvents) => ReadonlyArray<RawBuilder<unknown>> = () => []) =>
+  const singleStatement = (p: Prepared, projected = false) =>
     Effect.gen(function*() {
-      const n = p.events.length
-      const streamId = p.streamId
       const expected = p.options.expectedVersion === 0 ? "no-stream" : p.options.expectedVersion
-      const existing = sql`existing as (
-        select ${eventColumns} from events
-        where event_id = any(${textArray(p.ids)}::uuid[])
-      )`
-      const bump = expected === "any"
-        ? sql`bump as (
-            insert into streams as s (stream_id, version) select ${streamId}, ${n}::int where not exists (select 1 from existing)
-            on conflict (stream_id) do update set version = s.version + excluded.version, updated_at = now()
-            returning s.version)`
-        : expected === "no-stream"
-        ? sql`bump as (
-            insert into streams (stream_id, version) select ${streamId}, ${n}::int where not exists (select 1 from existing)
-            on conflict (stream_id) do nothing
-            returning version)`
-        : expected === "exists"
-        ? sql`bump as (
-            update streams set version = version + ${n}::int, updated_at = now()
-            where stream_id = ${streamId} and not exists (select 1 from existing)
-            returning version)`
-        : sql`bump as (
-            update streams set version = version + ${n}::int, updated_at = now()
-            where stream_id = ${streamId} and version = ${expected}::int and not exists (select 1 from existing)
-            returning version)`
-      // The inline projections' first step, over the rows just inserted (their data as sent: the
-      // stored copy need not be read back), as more data-modifying CTEs of this statement. Over an
-      // append that inserts nothing (a retry, a version conflict) they write nothing.
-      const appended: LogEvents = (...types) =>
-        sql`(select position, version, type, data, recorded_at from inserted where type in (${sql.join(types)}))`
-      const statements = projected(appended)
-      const projections = statements.length > 0 ? sql`, ${asCtes(statements, "p")}` : sql``
-      const { rows } = yield* db.query((q) =>
-        sql<{ existing: Array<EventRow>; inserted: Array<InsertedRow>; current_version: number | null }>`
+      const mode = typeof expected === "number" ? "exact" : expected
+      const types = p.encoded.map((e) => e.type)
+      const values = [
+        arrayLiteral(p.ids),
+        p.streamId,
+        p.events.length,
+        typeof expected === "number" ? expected : null,
+        JSON.stringify(p.encoded),
+        p.options.correlationId ?? null,
+        p.options.causationId ?? null,
+        p.options.userId ?? null
+      ]
+      const statement = singleStatements(`${projected ? "projected" : "bare"}|${mode}|${types.join(",")}`, (slot) => {
+        const [ids, streamId, n, expectedVersion, encoded, correlationId, causationId, userId] = values.map((_, i) => slot(i))
+        const existing = sql`existing as (
+          select ${eventColumns} from events
+          where event_id = any(${ids}::text::text[]::uuid[])
+        )`
+        const bump = mode === "any"
+          ? sql`bump as (
+              insert into streams as s (stream_id, version) select ${streamId}::text, ${n}::int where not exists (select 1 from existing)
+              on conflict (stream_id) do update set version = s.version + excluded.version, updated_at = now()
+              returning s.version)`
+          : mode === "no-stream"
+          ? sql`bump as (
+              insert into streams (stream_id, version) select ${streamId}::text, ${n}::int where not exists (select 1 from existing)
+              on conflict (stream_id) do nothing
+              returning version)`
+          : mode === "exists"
+          ? sql`bump as (
+              update streams set version = version + ${n}::int, updated_at = now()
+              where stream_id = ${streamId}::text and not exists (select 1 from existing)
+              returning version)`
+          : sql`bump as (
+              update streams set version = version + ${n}::int, updated_at = now()
+              where stream_id = ${streamId}::text and version = ${expectedVersion}::int and not exists (select 1 from existing)
+              returning version)`
+        // The inline projections' first step, over the rows just inserted (their data as sent: the
+        // stored copy need not be read back), as more data-modifying CTEs of this statement. Over an
+        // append that inserts nothing (a retry, a version conflict) they write nothing.
+        const appended: LogEvents = (...handled) =>
+          sql`(select position, version, type, data, recorded_at from inserted where type in (${sql.join(handled)}))`
+        const statements = projected ? inlineWrites(types, appended)[0] ?? [] : []
+        const projections = statements.length > 0 ? sql`, ${asCtes(statements, "p")}` : sql``
+        return sql<SingleRow>`
           with ${existing}, ${bump},
           inserted as (
             insert into events (event_id, stream_id, version, type, schema_version, data, metadata, correlation_id, causation_id, user_id)
-            select (e.value->>'eventId')::uuid, ${streamId}, bump.version - ${n}::int + e.ord::int,
+            select (e.value->>'eventId')::uuid, ${streamId}::text, bump.version - ${n}::int + e.ord::int,
                    e.value->>'type', (e.value->>'schemaVersion')::int, e.value->'data', e.value->'metadata',
-                   ${p.options.correlationId ?? null}::text, ${p.options.causationId ?? null}::text, ${p.options.userId ?? null}::text
-            from bump, jsonb_array_elements(${JSON.stringify(p.encoded)}::text::jsonb) with ordinality as e(value, ord)
+                   ${correlationId}::text, ${causationId}::text, ${userId}::text
+            from bump, jsonb_array_elements(${encoded}::text::jsonb) with ordinality as e(value, ord)
             order by e.ord
             returning position, transaction_id::text as transaction_id, event_id::text as event_id, stream_id, version, recorded_at,
               type, data
@@ -422,8 +437,9 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
             (select coalesce(json_agg(json_build_object('position', i.position, 'transaction_id', i.transaction_id,
                'event_id', i.event_id, 'stream_id', i.stream_id, 'version', i.version, 'recorded_at', i.recorded_at)
                order by i.version), '[]'::json) from inserted i) as inserted,
-            (select version from streams where stream_id = ${streamId}) as current_version`.execute(q)
-      )
+            (select version from streams where stream_id = ${streamId}::text) as current_version`
+      }, values)
+      const { rows } = yield* db.query((q) => q.getExecutor().executeQuery(statement)) // as RawBuilder.execute does
       const result = rows[0]!
       return outcomeOf(p, result.existing, result.inserted, result.current_version ?? 0)
     })
@@ -434,8 +450,7 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
    */
   const appendAlone = (p: Prepared) =>
     Effect.gen(function*() {
-      const types = p.encoded.map((e) => e.type)
-      const outcome = yield* singleStatement(p, (appended) => inlineWrites(types, appended)[0] ?? [])
+      const outcome = yield* singleStatement(p, true)
       const result = yield* outcome
       if (!result.alreadyAppended) yield* applyInline(result.events, 1)
       return result
