@@ -70,12 +70,17 @@ const hashText = (text: string): number => {
   return fmix32(h)
 }
 
+const HASH_SEED = 0x2545f491
+/** One more part folded into a hash. */
+const mix = (h: number, part: number): number => fmix32((Math.imul(h ^ part, 0x01000193) + 0x9e3779b9) | 0)
+
 /** A uint32 hash of the parts (numbers must be uint32). */
 const hash = (...parts: ReadonlyArray<string | number>): number =>
-  parts.reduce<number>(
-    (h, part) => fmix32((Math.imul(h ^ (typeof part === "number" ? part : hashText(part)), 0x01000193) + 0x9e3779b9) | 0),
-    0x2545f491
-  )
+  parts.reduce<number>((h, part) => mix(h, typeof part === "number" ? part : hashText(part)), HASH_SEED)
+
+/** `hash(a, b)` and `hash(a, b, c)` of numbers, without the array: the fake draws a few of them per lead. */
+const hash2 = (a: number, b: number): number => mix(mix(HASH_SEED, a), b)
+const hash3 = (a: number, b: number, c: number): number => mix(mix(mix(HASH_SEED, a), b), c)
 
 /** A keyed pseudo-random permutation of [0, size): a 4-round Feistel network with cycle walking. */
 const permute = (key: number, size: number, x: number): number => {
@@ -84,7 +89,11 @@ const permute = (key: number, size: number, x: number): number => {
   const round = (value: number): number => {
     let left = value >>> halfBits
     let right = value & mask
-    for (let r = 0; r < 4; r++) [left, right] = [right, left ^ (hash(key, r, right) & mask)]
+    for (let r = 0; r < 4; r++) {
+      const next = left ^ (hash3(key, r, right) & mask)
+      left = right
+      right = next
+    }
     return (left << halfBits) | right
   }
   let y = round(x)
@@ -93,8 +102,11 @@ const permute = (key: number, size: number, x: number): number => {
 }
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-const base62 = (value: number, width: number): string =>
-  Array.from({ length: width }, (_, i) => BASE62[Math.floor(value / 62 ** (width - 1 - i)) % 62]).join("")
+const base62 = (value: number, width: number): string => {
+  let text = ""
+  for (let i = width - 1; i >= 0; i--) text += BASE62[Math.floor(value / 62 ** i) % 62]
+  return text
+}
 
 const pick = <A>(items: ReadonlyArray<A>, h: number): A => items[h % items.length] as A
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, "-")
@@ -148,8 +160,8 @@ const ATTRIBUTE = { first: 1, last: 2, role: 3, ids: 4, company: 5, sn1: 6, sn2:
  * their name + company is unique in the population.
  */
 export const fakePerson = (index: number): Lead => {
-  const base = hash(PERSON_KEY, index)
-  const h = (attribute: keyof typeof ATTRIBUTE) => hash(base, ATTRIBUTE[attribute])
+  const base = hash2(PERSON_KEY, index)
+  const h = (attribute: keyof typeof ATTRIBUTE) => hash2(base, ATTRIBUTE[attribute])
   const firstName = pick(FIRST_NAMES, h("first"))
   const lastName = pick(LAST_NAMES, h("last"))
   const role = pick(ROLES, h("role"))
