@@ -550,11 +550,25 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
     return steps
   }
 
+  // How many steps the inline projections take for appended events of these types (the same for the
+  // same types): most appends have one, taken in their own statement, and build no SQL after it.
+  const stepCounts = new Map<string, number>()
+  const stepsFor = (types: ReadonlyArray<string>) => {
+    const key = types.join(",")
+    let count = stepCounts.get(key)
+    if (count === undefined) {
+      count = inlineWrites(types, () => sql``).length
+      if (stepCounts.size >= 1_000) stepCounts.clear()
+      stepCounts.set(key, count)
+    }
+    return count
+  }
+
   /** The inline projections of appended events, from step `from` on; then those that apply in TypeScript. */
   const applyInline = (recorded: ReadonlyArray<RecordedEvent>, from: number) =>
     Effect.gen(function*() {
-      const steps = inlineWrites(recorded.map((e) => e.type), eventsAt(recorded))
-      yield* runWrites(steps.slice(from))
+      const types = recorded.map((e) => e.type)
+      if (stepsFor(types) > from) yield* runWrites(inlineWrites(types, eventsAt(recorded)).slice(from))
       for (const projection of inline) {
         const handled = recorded.filter((e) => projection.handles.includes(e.type))
         if (projection.writes === undefined && handled.length > 0) yield* projection.apply(handled)
