@@ -16,8 +16,12 @@ export interface LeadIdentity {
   readonly index: ReadonlyArray<string>
 }
 
-const fold = (s: string) =>
-  s.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim()
+/** A name as keys compare it: accents off, lower case, every run of other characters one space. */
+export const foldName = (s: string) =>
+  // ASCII (most names) folds alike without the Unicode passes: NFKD and the marks leave it as it is.
+  /^[\x00-\x7f]*$/.test(s)
+    ? s.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim()
+    : s.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim()
 
 /** The profile slug of a linkedin.com/in/<slug> URL, lower-cased and decoded; null otherwise. */
 export const profileSlug = (url: string | null): string | null => {
@@ -48,12 +52,14 @@ const identityOf = (lead: Lead): LeadIdentity => {
     lead.salesNavId ? `snid:${lead.salesNavId}` : null,
     slug ? `in:${slug}` : null
   ].filter((k): k is string => k !== null)
-  const name = fold(lead.fullName || `${lead.firstName} ${lead.lastName}`)
+  const name = foldName(lead.fullName || `${lead.firstName} ${lead.lastName}`)
+  const company = lead.currentCompany ? foldName(lead.currentCompany) : ""
+  const location = lead.location ? foldName(lead.location) : ""
   const names = name === ""
     ? []
     : [
-      lead.currentCompany && fold(lead.currentCompany) ? `nc:${name}|${fold(lead.currentCompany)}` : null,
-      lead.location && fold(lead.location) ? `nl:${name}|${fold(lead.location)}` : null
+      company ? `nc:${name}|${company}` : null,
+      location ? `nl:${name}|${location}` : null
     ].filter((k): k is string => k !== null)
   const fallback = names.slice(0, 1)
   return stable.length > 0

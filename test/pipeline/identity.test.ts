@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import type { Lead } from "../../events/index.ts"
-import { leadIdentity, profileSlug } from "../../src/pipeline/identity.ts"
+import { foldName, leadIdentity, profileSlug } from "../../src/pipeline/identity.ts"
 import { lead as anyLead } from "../support/arbitraries.ts"
 
 const lead = (overrides: Partial<Lead> = {}): Lead => ({
@@ -67,5 +67,20 @@ describe("leadIdentity", () => {
       for (const k of id.match) expect(id.index).toContain(k)
       expect(leadIdentity(l)).toEqual(id)
     }))
+  })
+})
+
+describe("foldName", () => {
+  // The Unicode passes, as foldName ran them on every name before its ASCII shortcut.
+  const unicodeFold = (s: string) =>
+    s.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim()
+
+  it("folds every name as the Unicode passes do, ASCII or not", () => {
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" })), (s) => {
+      expect(foldName(s)).toBe(unicodeFold(s))
+    }), { numRuns: 2_000 })
+    for (const s of ["Zoë O'Brien-Smith", "ANNA  müller", "  Ada_Lovelace\t42 ", "Ｆｕｌｌｗｉｄｔｈ", "ﬁ ligature"]) {
+      expect(foldName(s)).toBe(unicodeFold(s))
+    }
   })
 })
