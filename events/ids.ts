@@ -44,18 +44,22 @@ export const uuidV7 = (now: number = Date.now()): string => {
 }
 
 // A page's stages ask for the same few ids again and again (each lock-and-check names the
-// import's halt events): remembered, up to a bound, instead of hashed each time.
-const remembered = new Map<string, string>()
-const REMEMBERED_AT_MOST = 50_000
+// import's halt events): remembered per scope, type and key, up to a bound of scopes, instead of
+// hashed each time — and looked up without building the name.
+const remembered = new Map<string, Map<string, Map<string | number, string>>>()
+const SCOPES_AT_MOST = 256 // imports in flight in one process; an import of 100 pages has ~400 ids
 
 /** The id of the event `type` that `scope` (an import, a user) records for `key` (a page, a run). */
 export const eventIdFor = (scope: string, type: string, key: string | number = ""): string => {
-  const name = `${scope}/${type}/${key}`
-  let id = remembered.get(name)
-  if (id === undefined) {
-    if (remembered.size >= REMEMBERED_AT_MOST) remembered.clear()
-    remembered.set(name, id = uuidV5(name))
+  let ofScope = remembered.get(scope)
+  if (ofScope === undefined) {
+    if (remembered.size >= SCOPES_AT_MOST) remembered.clear()
+    remembered.set(scope, ofScope = new Map())
   }
+  let ofType = ofScope.get(type)
+  if (ofType === undefined) ofScope.set(type, ofType = new Map())
+  let id = ofType.get(key)
+  if (id === undefined) ofType.set(key, id = uuidV5(`${scope}/${type}/${key}`))
   return id
 }
 
