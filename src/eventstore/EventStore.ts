@@ -259,10 +259,13 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
 
   type Outcome = Effect.Effect<AppendResult, WrongExpectedVersion | IdempotencyConflict>
 
+  type BatchRow = { existing: Array<EventRow & { i: number }>; inserted: Array<InsertedRow>; versions: Record<string, number> | null }
+  const batchStatements = compiledOnce<BatchRow>(db.kysely)
+
   /**
    * Any number of appends to distinct streams with disjoint event ids, as ONE statement: each
    * one's version check, id check and insert, exactly as a lone append (data-modifying CTEs over
-   * one jsonb parameter, so the text never changes and is prepared once). Returns each one's
+   * one jsonb parameter, so the text never changes: compiled and prepared once). Returns each one's
    * outcome, in order.
    */
   const batchStatement = (batch: ReadonlyArray<Prepared>) =>
@@ -281,10 +284,10 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
           user_id: p.options.userId ?? null
         }
       })
-      const { rows } = yield* db.query((q) =>
-        sql<{ existing: Array<EventRow & { i: number }>; inserted: Array<InsertedRow>; versions: Record<string, number> | null }>`
+      const statement = batchStatements("batch", (slot) =>
+        sql<BatchRow>`
           with req as (
-            select * from jsonb_to_recordset(${JSON.stringify(requests)}::text::jsonb) as r(i int, stream_id text, n int,
+            select * from jsonb_to_recordset(${slot(0)}::text::jsonb) as r(i int, stream_id text, n int,
               mode text, expected int, events jsonb, correlation_id text, causation_id text, user_id text)
           ),
           -- Each id probes the unique index (LIMIT keeps the planner from a scan: it knows no row count here).
@@ -321,9 +324,9 @@ export const makeEventStore = (db: Database["Service"], options: EventStoreOptio
           select
             (select coalesce(json_agg(x), '[]'::json) from existing x) as existing,
             (select coalesce(json_agg(i order by i.position), '[]'::json) from inserted i) as inserted,
-            (select json_object_agg(s.stream_id, s.version) from streams s where s.stream_id = any(array(select stream_id from req))) as versions`
-          .execute(q)
-      )
+            (select json_object_agg(s.stream_id, s.version) from streams s where s.stream_id = any(array(select stream_id from req))) as versions`,
+        [JSON.stringify(requests)])
+      const { rows } = yield* db.query((q) => q.getExecutor().executeQuery(statement))
       const result = rows[0]!
       return batch.map((p, i) =>
         outcomeOf(
