@@ -47,9 +47,17 @@ const ended = sql`e.type in ('ImportCompleted', 'ImportFailed', 'ImportCanceled'
  * Per import: a status event sets the status, except that running (ImportStarted, PageFetched)
  * only moves a queued import; the run id is the last ImportEnqueued's, else the first
  * ImportStarted's when none is known yet.
+ *
+ * `types` are the types among the events (all of them, over the log): what no event of theirs can
+ * change is left out of the statement (its neutral value instead: null, 0 or false), so an
+ * append's update folds only what it needs — each `last` is a sort of its own, even over no row.
  */
-const changed = (events: LogEvents) =>
-  sql`update imports i set
+const changed = (events: LogEvents, types: ReadonlyArray<string> = changing) => {
+  const has = (...some: ReadonlyArray<string>) => some.some((type) => types.includes(type))
+  const lastOf = (of: ReadonlyArray<string>, value: RawBuilder<unknown>, where: RawBuilder<unknown>) =>
+    has(...of) ? last(value, where) : sql`null`
+  const sum = (value: RawBuilder<unknown>, type: string) => has(type) ? sumOf(value, type) : sql`0`
+  return sql`update imports i set
       status = coalesce(r.ended, case when r.running and i.status = 'queued' then 'running' else i.status end),
       run_id = coalesce(r.enqueued_run_id, i.run_id, r.started_run_id),
       engine = coalesce(r.engine, i.engine),
@@ -69,30 +77,45 @@ const changed = (events: LogEvents) =>
       updated_at = r.updated_at
     from (
       select (e.data->>'importId')::uuid as import_id,
-        ${last(sql`case e.type when 'ImportCompleted' then 'completed' when 'ImportFailed' then 'failed' else 'canceled' end`, ended)} as ended,
-        bool_or(e.type in ('ImportStarted', 'PageFetched')) as running,
-        ${last(sql`e.data->>'runId'`, sql`e.type = 'ImportEnqueued'`)} as enqueued_run_id,
-        ${last(sql`e.data->>'engine'`, sql`e.type = 'ImportEnqueued'`)} as engine,
-        (array_agg(e.data->>'runId' order by e.position) filter (where e.type = 'ImportStarted'))[1] as started_run_id,
-        ${last(sql`(e.data->>'totalAvailable')::int`, sql`e.type = 'PageFetched'`)} as total_available,
-        ${last(sql`case e.type when 'ImportCompleted' then e.data->>'reason' else 'canceled' end`, sql`e.type in ('ImportCompleted', 'ImportCanceled')`)} as completion_reason,
-        ${last(sql`e.data->>'error'`, sql`e.type = 'ImportFailed'`)} as error,
-        bool_or(e.type = 'ImportCancelRequested') as cancel_requested,
-        count(*) filter (where e.type = 'PageFetched') as pages_fetched,
-        ${sumOf(sql`jsonb_array_length(e.data->'leads')`, "PageFetched")} as leads_fetched,
-        ${sumOf(sql`jsonb_array_length(e.data->'rows')`, "BatchPersisted")} as leads_imported,
-        ${sumOf(sql`(e.data->>'skippedExisting')::bigint`, "LeadsDeduped")} + ${sumOf(sql`(e.data->>'lateExisting')::bigint`, "BatchPersisted")} as skipped_existing,
-        ${sumOf(sql`(e.data->>'skippedDuplicate')::bigint`, "LeadsDeduped")} + ${sumOf(sql`(e.data->>'lateDuplicates')::bigint`, "BatchPersisted")} as skipped_duplicate,
-        ${sumOf(sql`(e.data->>'overCap')::bigint`, "BatchPersisted")} as over_cap,
-        ${sumOf(sql`(e.data->>'amount')::bigint`, "CreditsReserved")} as credits_reserved,
-        ${sumOf(sql`(e.data->>'amount')::bigint`, "CreditsCharged")} as credits_charged,
-        ${sumOf(sql`(e.data->>'amount')::bigint`, "CreditsRefunded")} as credits_refunded,
+        ${
+    lastOf(
+      ["ImportCompleted", "ImportFailed", "ImportCanceled"],
+      sql`case e.type when 'ImportCompleted' then 'completed' when 'ImportFailed' then 'failed' else 'canceled' end`,
+      ended
+    )
+  }::text as ended,
+        ${has("ImportStarted", "PageFetched") ? sql`bool_or(e.type in ('ImportStarted', 'PageFetched'))` : sql`false`} as running,
+        ${lastOf(["ImportEnqueued"], sql`e.data->>'runId'`, sql`e.type = 'ImportEnqueued'`)}::text as enqueued_run_id,
+        ${lastOf(["ImportEnqueued"], sql`e.data->>'engine'`, sql`e.type = 'ImportEnqueued'`)}::text as engine,
+        ${
+    has("ImportStarted") ? sql`(array_agg(e.data->>'runId' order by e.position) filter (where e.type = 'ImportStarted'))[1]` : sql`null`
+  }::text as started_run_id,
+        ${lastOf(["PageFetched"], sql`(e.data->>'totalAvailable')::int`, sql`e.type = 'PageFetched'`)}::int as total_available,
+        ${
+    lastOf(
+      ["ImportCompleted", "ImportCanceled"],
+      sql`case e.type when 'ImportCompleted' then e.data->>'reason' else 'canceled' end`,
+      sql`e.type in ('ImportCompleted', 'ImportCanceled')`
+    )
+  }::text as completion_reason,
+        ${lastOf(["ImportFailed"], sql`e.data->>'error'`, sql`e.type = 'ImportFailed'`)}::text as error,
+        ${has("ImportCancelRequested") ? sql`bool_or(e.type = 'ImportCancelRequested')` : sql`false`} as cancel_requested,
+        ${has("PageFetched") ? sql`count(*) filter (where e.type = 'PageFetched')` : sql`0`} as pages_fetched,
+        ${sum(sql`jsonb_array_length(e.data->'leads')`, "PageFetched")} as leads_fetched,
+        ${sum(sql`jsonb_array_length(e.data->'rows')`, "BatchPersisted")} as leads_imported,
+        ${sum(sql`(e.data->>'skippedExisting')::bigint`, "LeadsDeduped")} + ${sum(sql`(e.data->>'lateExisting')::bigint`, "BatchPersisted")} as skipped_existing,
+        ${sum(sql`(e.data->>'skippedDuplicate')::bigint`, "LeadsDeduped")} + ${sum(sql`(e.data->>'lateDuplicates')::bigint`, "BatchPersisted")} as skipped_duplicate,
+        ${sum(sql`(e.data->>'overCap')::bigint`, "BatchPersisted")} as over_cap,
+        ${sum(sql`(e.data->>'amount')::bigint`, "CreditsReserved")} as credits_reserved,
+        ${sum(sql`(e.data->>'amount')::bigint`, "CreditsCharged")} as credits_charged,
+        ${sum(sql`(e.data->>'amount')::bigint`, "CreditsRefunded")} as credits_refunded,
         (array_agg(date_trunc('milliseconds', e.recorded_at) order by e.position desc))[1] as updated_at
-      from ${events(...changing)} e
+      from ${events(...changing.filter((type) => types.includes(type)))} e
       where e.data ? 'importId'
       group by 1
     ) r
     where i.import_id = r.import_id`
+}
 
 // Two steps: the update must see the imports these events request.
 const fromLog = (events: LogEvents): Writes => [[inserted(events)], [changed(events)]]
@@ -100,7 +123,7 @@ const fromLog = (events: LogEvents): Writes => [[inserted(events)], [changed(eve
 // Inline, only the steps the appended events need: most appends request no import.
 const writes = (types: ReadonlyArray<string>, events: LogEvents): Writes => [
   ...(types.includes("ImportRequested") ? [[inserted(events)]] : []),
-  ...(types.some((type) => type !== "ImportRequested") ? [[changed(events)]] : [])
+  ...(types.some((type) => type !== "ImportRequested") ? [[changed(events, types)]] : [])
 ]
 
 export const importProgressProjection = overLog({
