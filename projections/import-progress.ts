@@ -57,6 +57,19 @@ const changed = (events: LogEvents, types: ReadonlyArray<string> = changing) => 
   const lastOf = (of: ReadonlyArray<string>, value: RawBuilder<unknown>, where: RawBuilder<unknown>) =>
     has(...of) ? last(value, where) : sql`null`
   const sum = (value: RawBuilder<unknown>, type: string) => has(type) ? sumOf(value, type) : sql`0`
+  const endedAs = lastOf(
+    ["ImportCompleted", "ImportFailed", "ImportCanceled"],
+    sql`case e.type when 'ImportCompleted' then 'completed' when 'ImportFailed' then 'failed' else 'canceled' end`,
+    ended
+  )
+  const completionReason = lastOf(
+    ["ImportCompleted", "ImportCanceled"],
+    sql`case e.type when 'ImportCompleted' then e.data->>'reason' else 'canceled' end`,
+    sql`e.type in ('ImportCompleted', 'ImportCanceled')`
+  )
+  const startedRunId = has("ImportStarted")
+    ? sql`(array_agg(e.data->>'runId' order by e.position) filter (where e.type = 'ImportStarted'))[1]`
+    : sql`null`
   return sql`update imports i set
       status = coalesce(r.ended, case when r.running and i.status = 'queued' then 'running' else i.status end),
       run_id = coalesce(r.enqueued_run_id, i.run_id, r.started_run_id),
@@ -77,27 +90,13 @@ const changed = (events: LogEvents, types: ReadonlyArray<string> = changing) => 
       updated_at = r.updated_at
     from (
       select (e.data->>'importId')::uuid as import_id,
-        ${
-    lastOf(
-      ["ImportCompleted", "ImportFailed", "ImportCanceled"],
-      sql`case e.type when 'ImportCompleted' then 'completed' when 'ImportFailed' then 'failed' else 'canceled' end`,
-      ended
-    )
-  }::text as ended,
+        ${endedAs}::text as ended,
         ${has("ImportStarted", "PageFetched") ? sql`bool_or(e.type in ('ImportStarted', 'PageFetched'))` : sql`false`} as running,
         ${lastOf(["ImportEnqueued"], sql`e.data->>'runId'`, sql`e.type = 'ImportEnqueued'`)}::text as enqueued_run_id,
         ${lastOf(["ImportEnqueued"], sql`e.data->>'engine'`, sql`e.type = 'ImportEnqueued'`)}::text as engine,
-        ${
-    has("ImportStarted") ? sql`(array_agg(e.data->>'runId' order by e.position) filter (where e.type = 'ImportStarted'))[1]` : sql`null`
-  }::text as started_run_id,
+        ${startedRunId}::text as started_run_id,
         ${lastOf(["PageFetched"], sql`(e.data->>'totalAvailable')::int`, sql`e.type = 'PageFetched'`)}::int as total_available,
-        ${
-    lastOf(
-      ["ImportCompleted", "ImportCanceled"],
-      sql`case e.type when 'ImportCompleted' then e.data->>'reason' else 'canceled' end`,
-      sql`e.type in ('ImportCompleted', 'ImportCanceled')`
-    )
-  }::text as completion_reason,
+        ${completionReason}::text as completion_reason,
         ${lastOf(["ImportFailed"], sql`e.data->>'error'`, sql`e.type = 'ImportFailed'`)}::text as error,
         ${has("ImportCancelRequested") ? sql`bool_or(e.type = 'ImportCancelRequested')` : sql`false`} as cancel_requested,
         ${has("PageFetched") ? sql`count(*) filter (where e.type = 'PageFetched')` : sql`0`} as pages_fetched,
