@@ -14,11 +14,19 @@ import { serviceEnv } from "./lib.ts"
 
 const seen: Array<string> = []
 let counting = false
-const original = PGlite.prototype.query
-PGlite.prototype.query = function(this: PGlite, ...args: Parameters<PGlite["query"]>) {
-  if (counting) seen.push(String(args[0]).replace(/\s+/g, " ").slice(0, 90))
-  return original.apply(this, args) as ReturnType<PGlite["query"]>
-} as PGlite["query"]
+// The service's PGlite pool runs a statement with parameters as Bind/Describe/Execute messages of
+// its own (src/db/pglite-pool.ts), the rest through `query` and `exec`: each Execute is one.
+const EXECUTE = "E".charCodeAt(0)
+const count = <K extends "query" | "exec" | "execProtocolStream">(method: K, statementsOf: (args: Array<any>) => Array<string>) => {
+  const original = PGlite.prototype[method] as (...args: Array<any>) => unknown
+  ;(PGlite.prototype as any)[method] = function(this: PGlite, ...args: Array<any>) {
+    if (counting) for (const statement of statementsOf(args)) seen.push(statement.replace(/\s+/g, " ").trim().slice(0, 90))
+    return original.apply(this, args)
+  }
+}
+count("query", ([text]) => [String(text)])
+count("exec", ([text]) => String(text).split(";").filter((s) => s.trim() !== ""))
+count("execProtocolStream", ([message]) => (message as Uint8Array)[0] === EXECUTE ? ["(prepared statement)"] : [])
 
 const env = serviceEnv(undefined, { LOCAL_ENGINE_CONCURRENCY: "1", FAKE_PAGE_LATENCY_MS: "600000", IMPORT_RATE_PER_MINUTE: "1000000" })
 const runtime = ManagedRuntime.make(
@@ -43,7 +51,7 @@ const post = async (key?: string) => {
   await new Promise((resolve) => setTimeout(resolve, 300))
 }
 
-const count = async (label: string, run: () => Promise<void>) => {
+const counted = async (label: string, run: () => Promise<void>) => {
   seen.length = 0
   counting = true
   await run()
@@ -52,10 +60,10 @@ const count = async (label: string, run: () => Promise<void>) => {
   if (process.argv.includes("--verbose")) for (const s of seen) console.log(`  ${s}`)
 }
 
-await count("first POST (token not seen before)", () => post())
-await count("POST", () => post())
-await count("POST with an Idempotency-Key", () => post(crypto.randomUUID()))
+await counted("first POST (token not seen before)", () => post())
+await counted("POST", () => post())
+await counted("POST with an Idempotency-Key", () => post(crypto.randomUUID()))
 const key = crypto.randomUUID()
 await post(key)
-await count("replayed POST (same key and body)", () => post(key))
+await counted("replayed POST (same key and body)", () => post(key))
 await runtime.dispose()

@@ -2,10 +2,11 @@
  * `npm run bench` (bench/index.ts) for a few seconds, so it cannot rot: the POST section (the
  * real service, autocannon, the node:http floor) and the append section (pgbench on PostgreSQL)
  * run on this backend with 1-second loads, print their tables and write their results, and every
- * POST the service answered was a 200, with the CPU it cost.
+ * POST the service answered was a 200, with the CPU it cost. And `bench/post-statements.ts`
+ * still counts what a POST sends the database: one statement once the token is cached.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -46,4 +47,15 @@ describe(`the bench script (${backend})`, () => {
       rmSync(dir, { recursive: true, force: true })
     }
   }, 420_000)
+
+  it("counts one statement for a POST (bench/post-statements.ts)", async () => {
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ["bench/post-statements.ts"], { cwd: process.cwd() }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout))
+    )
+    expect(output).toMatch(/^POST: 1 statements$/m)
+    expect(output).toMatch(/^POST with an Idempotency-Key: 1 statements$/m)
+    // The first POST reads the token (and the engine starts): more than the cached ones.
+    expect(Number(/^first POST[^:]*: (\d+) statements$/m.exec(output)?.[1])).toBeGreaterThan(1)
+  }, 120_000)
 })
