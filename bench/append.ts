@@ -4,6 +4,10 @@
  * to the floor in the same run: single-row INSERT transactions into an events-shaped scratch
  * table, by the real `pgbench` (16 clients, 2 threads) on PostgreSQL, or by 16 loops on a PGlite
  * instance of their own without DATABASE_URL.
+ *
+ * The two take turns in short slices (service, floor, floor, service, …), so a neighbour that
+ * slows the machine for a while slows both alike: the ratio is of their totals, and the spread
+ * of the slices' ratios says how steady the machine was.
  */
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { execFileSync } from "node:child_process"
@@ -13,7 +17,7 @@ import { join } from "node:path"
 import { CreditsGranted } from "../events/index.ts"
 import { Database } from "../src/db/Database.ts"
 import { EventStore } from "../src/eventstore/EventStore.ts"
-import { floorPGlite, floorPostgres } from "./floor.ts"
+import { type FloorSql, floorPGlite, floorPostgres } from "./floor.ts"
 import { type Backend, checkpoint, fmt, type Options, pct, type Row, serviceEnv, withScratch } from "./lib.ts"
 
 const WRITERS = [1, 16]
@@ -65,62 +69,96 @@ const pgbench = (url: string, clients: number, seconds: number): number => {
   }
 }
 
-/** The PGlite floor: `writers` loops of single-row INSERTs on an in-memory PGlite of their own. */
-const pgliteInserts = async (writers: number, seconds: number) => {
-  const db = await floorPGlite()
-  try {
-    await db.query(FLOOR_TABLE)
-    const deadline = performance.now() + seconds * 1000
-    const started = performance.now()
-    const counts = await Promise.all(Array.from({ length: writers }, async (_, w) => {
-      let n = 0
-      while (performance.now() < deadline) {
-        await db.query(FLOOR_INSERT(`'bench-${w}'`))
-        n++
-      }
-      return n
-    }))
-    return counts.reduce((a, b) => a + b, 0) / ((performance.now() - started) / 1000)
-  } finally {
-    await db.close()
+/** The PGlite floor: `writers` loops of single-row INSERTs on an in-memory PGlite of its own. */
+const pgliteInserts = async (db: FloorSql, writers: number, seconds: number) => {
+  const deadline = performance.now() + seconds * 1000
+  const started = performance.now()
+  const counts = await Promise.all(Array.from({ length: writers }, async (_, w) => {
+    let n = 0
+    while (performance.now() < deadline) {
+      await db.query(FLOOR_INSERT(`'bench-${w}'`))
+      n++
+    }
+    return n
+  }))
+  return counts.reduce((a, b) => a + b, 0) / ((performance.now() - started) / 1000)
+}
+
+/**
+ * `service` and `floor` (each a rate over the seconds it is given) in `slices` turns of
+ * `seconds / slices` each (whole seconds; fewer turns when there are fewer seconds), the first of each pair alternating (A B B A …): the rates over all
+ * slices, and each pair's ratio.
+ */
+export const takingTurns = async (
+  slices: number,
+  seconds: number,
+  service: (seconds: number) => Promise<number>,
+  floor: (seconds: number) => Promise<number>
+) => {
+  // Whole seconds (pgbench's -T takes no fraction), and no more turns than seconds.
+  const turns = Math.max(1, Math.min(slices, Math.floor(seconds)))
+  const slice = Math.max(1, Math.round(seconds / turns))
+  const services: Array<number> = []
+  const floors: Array<number> = []
+  for (let i = 0; i < turns; i++) {
+    if (i % 2 === 0) {
+      services.push(await service(slice))
+      floors.push(await floor(slice))
+    } else {
+      floors.push(await floor(slice))
+      services.push(await service(slice))
+    }
   }
+  const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+  return { service: mean(services), floor: mean(floors), ratios: services.map((s, i) => s / floors[i]!) }
 }
 
 const measure = async (backend: Backend, options: Options, serviceUrl: string | undefined, floorUrl: string | undefined) => {
   const seconds = options.seconds ?? (options.quick ? 3 : 10)
+  const slices = options.quick ? 3 : 5
   // A pool as large as the floor's clients: what is measured is the store, not a queue for connections.
   const runtime = ManagedRuntime.make(EventStore.layer({ inline: [] }).pipe(
     Layer.provideMerge(Database.layer),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(serviceEnv(serviceUrl, { DATABASE_POOL_MAX: "16" }))))
   ))
   const rows: Array<Row> = []
+  const pgliteFloor = floorUrl ? undefined : await floorPGlite()
   try {
     if (floorUrl) {
       const floorDb = floorPostgres(floorUrl, 1)
       await floorDb.query(FLOOR_TABLE)
       await floorDb.close()
+    } else {
+      await pgliteFloor!.query(FLOOR_TABLE)
     }
     await runtime.runPromise(storeAppends(16, 1)) // warm-up
     for (const writers of WRITERS) {
       await checkpoint(serviceUrl)
-      const store = await runtime.runPromise(storeAppends(writers, seconds))
       await checkpoint(floorUrl)
-      const floor = floorUrl ? pgbench(floorUrl, writers, seconds) : await pgliteInserts(writers, seconds)
+      const turns = await takingTurns(
+        slices,
+        seconds,
+        (s) => runtime.runPromise(storeAppends(writers, s)),
+        async (s) => floorUrl ? pgbench(floorUrl, writers, s) : pgliteInserts(pgliteFloor!, writers, s)
+      )
+      const { service: store, floor } = turns
+      const spread = `${pct(Math.min(...turns.ratios), 1)}–${pct(Math.max(...turns.ratios), 1)}`
       const row: Row = {
         section: "append",
         backend,
         measure: `EventStore.append, ${writers} writer${writers > 1 ? "s" : ""} (own streams, 1 event each)`,
         value: `${fmt(store)} events/s`,
         floor: `${fmt(floor)} inserts/s (${floorUrl ? `pgbench -c ${writers}` : `PGlite, ${writers} loops`})`,
-        ratio: pct(store, floor),
+        ratio: `${pct(store, floor)} (slices ${spread})`,
         target: writers === 16 ? "≥ 60 %" : "",
-        data: { writers, store, floor, floorTool: floorUrl ? "pgbench -M prepared" : "PGlite" }
+        data: { writers, store, floor, ratios: turns.ratios, floorTool: floorUrl ? "pgbench -M prepared" : "PGlite" }
       }
       console.error(`append ${backend} ${writers}w: ${row.value} | ${row.floor} | ${row.ratio}`)
       rows.push(row)
     }
   } finally {
     await runtime.dispose()
+    await pgliteFloor?.close()
   }
   return rows
 }
