@@ -18,7 +18,7 @@ import { CreditsGranted } from "../events/index.ts"
 import { Database } from "../src/db/Database.ts"
 import { EventStore } from "../src/eventstore/EventStore.ts"
 import { type FloorSql, floorPGlite, floorPostgres } from "./floor.ts"
-import { type Backend, checkpoint, fmt, type Options, pct, type Row, serviceEnv, withScratch } from "./lib.ts"
+import { type Backend, checkpoint, fmt, mean, type Options, pct, type Row, serviceEnv, takingTurns, withScratch } from "./lib.ts"
 
 const WRITERS = [1, 16]
 
@@ -84,35 +84,6 @@ const pgliteInserts = async (db: FloorSql, writers: number, seconds: number) => 
   return counts.reduce((a, b) => a + b, 0) / ((performance.now() - started) / 1000)
 }
 
-/**
- * `service` and `floor` (each a rate over the seconds it is given) in `slices` turns of
- * `seconds / slices` each (whole seconds; fewer turns when there are fewer seconds), the first of each pair alternating (A B B A …): the rates over all
- * slices, and each pair's ratio.
- */
-export const takingTurns = async (
-  slices: number,
-  seconds: number,
-  service: (seconds: number) => Promise<number>,
-  floor: (seconds: number) => Promise<number>
-) => {
-  // Whole seconds (pgbench's -T takes no fraction), and no more turns than seconds.
-  const turns = Math.max(1, Math.min(slices, Math.floor(seconds)))
-  const slice = Math.max(1, Math.round(seconds / turns))
-  const services: Array<number> = []
-  const floors: Array<number> = []
-  for (let i = 0; i < turns; i++) {
-    if (i % 2 === 0) {
-      services.push(await service(slice))
-      floors.push(await floor(slice))
-    } else {
-      floors.push(await floor(slice))
-      services.push(await service(slice))
-    }
-  }
-  const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
-  return { service: mean(services), floor: mean(floors), ratios: services.map((s, i) => s / floors[i]!) }
-}
-
 const measure = async (backend: Backend, options: Options, serviceUrl: string | undefined, floorUrl: string | undefined) => {
   const seconds = options.seconds ?? (options.quick ? 3 : 10)
   const slices = options.quick ? 3 : 5
@@ -141,8 +112,10 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
         (s) => runtime.runPromise(storeAppends(writers, s)),
         async (s) => floorUrl ? pgbench(floorUrl, writers, s) : pgliteInserts(pgliteFloor!, writers, s)
       )
-      const { service: store, floor } = turns
-      const spread = `${pct(Math.min(...turns.ratios), 1)}–${pct(Math.max(...turns.ratios), 1)}`
+      const store = mean(turns.service)
+      const floor = mean(turns.floor)
+      const ratios = turns.service.map((rate, i) => rate / turns.floor[i]!)
+      const spread = `${pct(Math.min(...ratios), 1)}–${pct(Math.max(...ratios), 1)}`
       const row: Row = {
         section: "append",
         backend,
@@ -151,7 +124,7 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
         floor: `${fmt(floor)} inserts/s (${floorUrl ? `pgbench -c ${writers}` : `PGlite, ${writers} loops`})`,
         ratio: `${pct(store, floor)} (slices ${spread})`,
         target: writers === 16 ? "≥ 60 %" : "",
-        data: { writers, store, floor, ratios: turns.ratios, floorTool: floorUrl ? "pgbench -M prepared" : "PGlite" }
+        data: { writers, store, floor, ratios, floorTool: floorUrl ? "pgbench -M prepared" : "PGlite" }
       }
       console.error(`append ${backend} ${writers}w: ${row.value} | ${row.floor} | ${row.ratio}`)
       rows.push(row)

@@ -94,6 +94,35 @@ export const servicesRuntime = (env: Record<string, string>) =>
   )
 
 /** Seconds since `started` (a performance.now()). */
+/**
+ * The service and its floor taking turns for `seconds` each: `slices` slices of whole seconds
+ * (fewer when there are fewer seconds), the first of each pair alternating — service, floor,
+ * floor, service, … — so a neighbour that slows the machine for a while slows both alike. Each
+ * side's results, in order.
+ */
+export const takingTurns = async <A>(
+  slices: number,
+  seconds: number,
+  service: (seconds: number) => Promise<A>,
+  floor: (seconds: number) => Promise<A>
+): Promise<{ service: Array<A>; floor: Array<A> }> => {
+  const turns = Math.max(1, Math.min(slices, Math.floor(seconds)))
+  const slice = Math.max(1, Math.round(seconds / turns))
+  const results = { service: [] as Array<A>, floor: [] as Array<A> }
+  for (let i = 0; i < turns; i++) {
+    if (i % 2 === 0) {
+      results.service.push(await service(slice))
+      results.floor.push(await floor(slice))
+    } else {
+      results.floor.push(await floor(slice))
+      results.service.push(await service(slice))
+    }
+  }
+  return results
+}
+
+export const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+
 export const seconds = (started: number) => (performance.now() - started) / 1000
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })

@@ -20,7 +20,7 @@ import { ServerLive, ServicesLive } from "../src/app.ts"
 import { Accounts } from "../src/accounts/Accounts.ts"
 import { Database } from "../src/db/Database.ts"
 import { type FloorSql, floorPGlite, floorPostgres } from "./floor.ts"
-import { type Backend, cpuDuring, fmt, type Options, pct, type Row, serviceEnv, withScratch } from "./lib.ts"
+import { type Backend, cpuDuring, fmt, type Options, pct, type Row, serviceEnv, takingTurns, withScratch } from "./lib.ts"
 import type { LoadResult, LoadSpec } from "./load-worker.ts"
 
 const USERS = 64
@@ -153,15 +153,41 @@ const startFloor = async (db: FloorSql, users: ReadonlyArray<User>) => {
   }
 }
 
-/** A load's result with the CPU used per request answered (this process: the server under load; the database's backends). */
-const withCpu = ({ result, processMs, databaseMs }: { result: LoadResult; processMs: number; databaseMs: number }) => ({
-  ...result,
-  cpu: { process: processMs / Math.max(1, result.requests), database: databaseMs / Math.max(1, result.requests) }
-})
+interface Slice {
+  readonly result: LoadResult
+  readonly processMs: number
+  readonly databaseMs: number
+}
+
+/**
+ * One side's slices as one load: its rate over all of them, the median slice's p50, the worst
+ * slice's p99 (slices' latencies do not merge exactly; the worst is the safe side), every non-200,
+ * and the CPU a request cost (this process: the server under load; the database's backends).
+ */
+const merged = (slices: ReadonlyArray<Slice>) => {
+  const sum = (f: (s: Slice) => number) => slices.reduce((total, s) => total + f(s), 0)
+  const requests = sum((s) => s.result.requests)
+  const seconds = sum((s) => s.result.seconds)
+  const p50s = slices.map((s) => s.result.p50).sort((a, b) => a - b)
+  const statusCodes: Record<string, number> = {}
+  for (const s of slices) for (const [code, n] of Object.entries(s.result.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n
+  return {
+    requests,
+    seconds,
+    reqPerSec: sum((s) => s.result.reqPerSec * s.result.seconds) / seconds,
+    p50: p50s[Math.floor((p50s.length - 1) / 2)]!,
+    p99: Math.max(...slices.map((s) => s.result.p99)),
+    non200: sum((s) => s.result.non200),
+    statusCodes,
+    slices: slices.map((s) => s.result.reqPerSec),
+    cpu: { process: sum((s) => s.processMs) / Math.max(1, requests), database: sum((s) => s.databaseMs) / Math.max(1, requests) }
+  }
+}
 
 const measure = async (backend: Backend, options: Options, databaseUrl: string | undefined, floorUrl: string | undefined) => {
   const rows: Array<Row> = []
   const secondsEach = options.seconds ?? (options.quick ? 3 : 10)
+  const slices = options.quick ? 2 : 4
   const service = await startService(databaseUrl)
   const floorDb = floorUrl ? floorPostgres(floorUrl, POOL) : await floorPGlite()
   const floor = await startFloor(floorDb, service.users)
@@ -171,9 +197,17 @@ const measure = async (backend: Backend, options: Options, databaseUrl: string |
     await load(service.port, tokens, 8, options.quick || options.seconds ? 1 : 2)
     await load(floor.port, tokens, 8, options.quick || options.seconds ? 1 : 2)
     for (const connections of CONNECTIONS) {
-      // With the CPU each side used per request: a figure the machine's neighbours move less than req/s.
-      const s = withCpu(await cpuDuring(databaseUrl, () => load(service.port, tokens, connections, secondsEach)))
-      const f = withCpu(await cpuDuring(floorUrl, () => load(floor.port, tokens, connections, secondsEach)))
+      // Taking turns (service, floor, floor, service, …), with the CPU each side used per request:
+      // a figure the machine's neighbours move less than req/s.
+      const turns = await takingTurns(
+        slices,
+        secondsEach,
+        (seconds) => cpuDuring(databaseUrl, () => load(service.port, tokens, connections, seconds)),
+        (seconds) => cpuDuring(floorUrl, () => load(floor.port, tokens, connections, seconds))
+      )
+      const s = merged(turns.service)
+      const f = merged(turns.floor)
+      const ratios = s.slices.map((rate, i) => rate / f.slices[i]!)
       const cpu = (r: typeof s) =>
         databaseUrl === undefined
           ? `CPU ${fmt(r.cpu.process, 2)} ms a request`
@@ -185,7 +219,7 @@ const measure = async (backend: Backend, options: Options, databaseUrl: string |
         measure: `POST import, ${USERS} users, ${connections} connection${connections > 1 ? "s" : ""}`,
         value: line(s),
         floor: line(f),
-        ratio: pct(s.reqPerSec, f.reqPerSec),
+        ratio: `${pct(s.reqPerSec, f.reqPerSec)}${ratios.length > 1 ? ` (slices ${pct(Math.min(...ratios), 1)}–${pct(Math.max(...ratios), 1)})` : ""}`,
         target: connections >= 8 ? `≥ 50 %${connections === 32 ? ", p99 < 50 ms" : ""}, non-200 = 0` : "non-200 = 0",
         data: { connections, service: s, floor: f }
       }

@@ -1,9 +1,10 @@
 /**
- * The append section's turns: service and floor alternate which goes first (A B B A …), so a
- * machine that slows down during the run slows both alike; the rates are the turns' means.
+ * The bench's turns: the service and its floor alternate which goes first (service, floor, floor,
+ * service, …), so a machine that slows down during the run slows both alike, in slices of whole
+ * seconds.
  */
 import { describe, expect, it } from "vitest"
-import { takingTurns } from "../../bench/append.ts"
+import { takingTurns } from "../../bench/lib.ts"
 
 describe("takingTurns", () => {
   it("alternates which side goes first and gives each the same slices", async () => {
@@ -11,13 +12,11 @@ describe("takingTurns", () => {
     const turns = await takingTurns(
       4,
       8,
-      async (s) => (calls.push(`service ${s}`), 10 * calls.length),
-      async (s) => (calls.push(`floor ${s}`), 100)
+      async (s) => (calls.push(`service ${s}`), calls.length),
+      async (s) => (calls.push(`floor ${s}`), -calls.length)
     )
     expect(calls).toEqual(["service 2", "floor 2", "floor 2", "service 2", "service 2", "floor 2", "floor 2", "service 2"])
-    expect(turns.service).toBe((10 + 40 + 50 + 80) / 4)
-    expect(turns.floor).toBe(100)
-    expect(turns.ratios).toEqual([0.1, 0.4, 0.5, 0.8])
+    expect(turns).toEqual({ service: [1, 4, 5, 8], floor: [-2, -3, -6, -7] })
   })
 
   it("takes no more turns than whole seconds", async () => {
