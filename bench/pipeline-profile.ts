@@ -258,7 +258,7 @@ const report = (label: string, leadsPerSecond: number, imports: number) => {
     )
   }
   console.error(`  orchestrator   ${(tallies.get("orchestrator")?.statements ?? 0) / imports} statements/import (loadState, start, finish)`)
-  console.error(`  all            ${(statements / pages).toFixed(2)} statements/page, ${(transactions / pages).toFixed(2)} transactions/page (+2 round trips each: BEGIN, COMMIT)`)
+  console.error(`  all            ${(statements / pages).toFixed(2)} statements/page, ${(transactions / pages).toFixed(2)} transactions/page (+1 round trip each: COMMIT; BEGIN goes with the first statement)`)
 }
 
 const measureOn = (backend: string, database: Layer.Layer<Database, unknown>) =>

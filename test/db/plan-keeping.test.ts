@@ -1,11 +1,12 @@
 /**
- * A transaction's BEGIN and its plan setting go in one round trip (src/db/planKeepingDialect.ts):
- * the setting is written before BEGIN is answered, and a failure of either leaves no transaction
- * open on the connection. (That the setting holds on a real PostgreSQL: test/pipeline/generic-plans.int.)
+ * A transaction's BEGIN, its plan setting and its first statement go in one round trip
+ * (src/db/planKeepingDialect.ts): the setting and the statement are written before BEGIN is
+ * answered, a failure of BEGIN or the setting is the statement's, and leaves no transaction open
+ * on the connection. (That the setting holds on a real PostgreSQL: test/pipeline/generic-plans.int.)
  */
 import type { CompiledQuery, DatabaseConnection, QueryResult } from "kysely"
 import { describe, expect, it } from "vitest"
-import { beginKeepingPlans } from "../../src/db/planKeepingDialect.ts"
+import { beginKeepingPlans, firstBehind } from "../../src/db/planKeepingDialect.ts"
 
 /** A connection that records what is written to it and answers only when told to. */
 const scriptedConnection = (fails: ReadonlySet<string> = new Set()) => {
@@ -62,5 +63,60 @@ describe("beginning a transaction that keeps its plans", () => {
     await db.answer()
     await failed
     expect(db.written).toEqual(["begin", SET, "rollback"])
+  })
+})
+
+describe("a transaction's first statement behind its BEGIN (firstBehind)", () => {
+  const statement = { sql: "select 1" } as CompiledQuery
+  const beginning = (connection: DatabaseConnection) => {
+    firstBehind(connection, (direct) => beginKeepingPlans(direct, begin(direct)))
+  }
+
+  it("writes BEGIN, the setting and the first statement before anything is answered; later ones go as before", async () => {
+    const db = scriptedConnection()
+    beginning(db.connection)
+    const first = db.connection.executeQuery(statement)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(db.written).toEqual(["begin", SET, "select 1"])
+    await db.answer()
+    await expect(first).resolves.toEqual({ rows: [] })
+    const second = db.connection.executeQuery({ sql: "select 2" } as CompiledQuery)
+    expect(db.written).toEqual(["begin", SET, "select 1", "select 2"])
+    await db.answer()
+    await expect(second).resolves.toEqual({ rows: [] })
+  })
+
+  it("fails the first statement with BEGIN's error, though the statement itself was answered", async () => {
+    const db = scriptedConnection(new Set(["begin"]))
+    beginning(db.connection)
+    const first = expect(db.connection.executeQuery(statement)).rejects.toThrow("begin failed")
+    await db.answer()
+    await first
+  })
+
+  it("fails it with the setting's error, after the setting's own rollback", async () => {
+    const db = scriptedConnection(new Set([SET]))
+    beginning(db.connection)
+    const first = expect(db.connection.executeQuery(statement)).rejects.toThrow(`${SET} failed`)
+    await db.answer()
+    await db.answer()
+    await first
+    expect(db.written).toEqual(["begin", SET, "select 1", "rollback"])
+  })
+
+  it("answers the statement's own failure once BEGIN succeeded", async () => {
+    const db = scriptedConnection(new Set(["select 1"]))
+    beginning(db.connection)
+    const first = expect(db.connection.executeQuery(statement)).rejects.toThrow("select 1 failed")
+    await db.answer()
+    await first
+  })
+
+  it("holds a COMMIT with nothing before it behind BEGIN too", async () => {
+    const db = scriptedConnection(new Set(["begin"]))
+    beginning(db.connection)
+    const commit = expect(db.connection.executeQuery({ sql: "commit" } as CompiledQuery)).rejects.toThrow("begin failed")
+    await db.answer()
+    await commit
   })
 })
