@@ -93,7 +93,6 @@ export const servicesRuntime = (env: Record<string, string>) =>
     )
   )
 
-/** Seconds since `started` (a performance.now()). */
 /**
  * The service and its floor taking turns for `seconds` each: `slices` slices of whole seconds
  * (fewer when there are fewer seconds), the first of each pair alternating — service, floor,
@@ -123,6 +122,7 @@ export const takingTurns = async <A>(
 
 export const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
 
+/** Seconds since `started` (a performance.now()). */
 export const seconds = (started: number) => (performance.now() - started) / 1000
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })

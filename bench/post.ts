@@ -2,7 +2,8 @@
  * Section `post`: POST /api/lists/import-sales-nav on the real service (ServerLive on an
  * ephemeral port of this process, a real socket), driven by autocannon from a child process with
  * 64 users, next to its floor in the same run: a bare node:http server doing the same writes in
- * one statement after an indexed token lookup.
+ * one statement after an indexed token lookup. The two take turns in slices (`takingTurns`), so a
+ * neighbour that slows the machine for a while slows both alike.
  *
  * What the service is configured with, so the figure is the POST's own cost:
  * - IMPORT_RATE_PER_MINUTE 1e9 (burst 1e6): the limiter's statement still runs, it never refuses;
