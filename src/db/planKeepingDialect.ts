@@ -21,6 +21,9 @@
  * setting, and answered only once they are — with BEGIN's (or the setting's) error if either
  * failed, whatever the statement got. One more round trip less per transaction: each stage of a
  * page is lock-and-check, append, COMMIT, where it was BEGIN, lock-and-check, append, COMMIT.
+ * The statement never runs outside its transaction: BEGIN fails only with its connection (then
+ * nothing behind it runs) or on a connection whose transaction is already aborted (then the
+ * statement fails the same way); inside an open transaction it only warns.
  */
 import { CompiledQuery, type DatabaseConnection, type QueryResult, type TransactionSettings } from "kysely"
 import { PostgresJSDialect, type PostgresJSDialectConfig, PostgresJSDriver } from "kysely-postgres-js"
