@@ -6,7 +6,7 @@
  * instance of their own without DATABASE_URL.
  *
  * The two take turns in short slices (service, floor, floor, service, …), so a neighbour that
- * slows the machine for a while slows both alike: the ratio is of their totals, and the spread
+ * slows the machine for a while slows both alike: the ratio is of their means, and the spread
  * of the slices' ratios says how steady the machine was.
  */
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
