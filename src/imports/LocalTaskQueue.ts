@@ -4,7 +4,7 @@
  * Idempotent per import: enqueueing the same import again returns the run it already has.
  */
 import { Effect, Layer, PubSub, Ref } from "effect"
-import { randomBytes } from "node:crypto"
+import { randomBytesPooled } from "../../events/index.ts"
 import { Database } from "../db/Database.ts"
 import { LocalRunSignal } from "../pipeline/LocalEngine.ts"
 import { EngineUnavailable, EnqueueError, type EnqueueRequest, type PreparedRuns, type RunState, TaskQueue } from "./TaskQueue.ts"
@@ -17,7 +17,7 @@ const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
  */
 export const mintRunId = (now: number = Date.now()): string =>
   "run_" + now.toString(36).padStart(9, "0").slice(-9) +
-  Array.from(randomBytes(15), (b) => ALPHABET[b % ALPHABET.length]).join("")
+  Array.from(randomBytesPooled(15), (b) => ALPHABET[b % ALPHABET.length]).join("")
 
 export const LocalTaskQueue = {
   layer: Layer.effect(

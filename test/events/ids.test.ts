@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { uuidV7 } from "../../events/index.ts"
+import { randomBytesPooled, uuidV7 } from "../../events/index.ts"
 import { mintRunId } from "../../src/imports/LocalTaskQueue.ts"
 
 const time = fc.integer({ min: 0, max: 2 ** 48 - 1 })
@@ -36,5 +36,15 @@ describe("minted ids", () => {
     const now = Date.now()
     const ids = Array.from({ length: 10_000 }, () => mintRunId(now))
     expect(new Set(ids).size).toBe(ids.length)
+  })
+
+  it("pooled random bytes: as many as asked, fresh on every call, across refills of the pool", () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 8, max: 700 }), { minLength: 20, maxLength: 40 }), (sizes) => {
+      const drawn = sizes.map((n) => Buffer.from(randomBytesPooled(n)))
+      drawn.forEach((bytes, i) => expect(bytes.length).toBe(sizes[i]))
+      // 8 random bytes repeat with probability 2^-64: a repeat means the pool handed out the same bytes twice.
+      const heads = drawn.map((bytes) => bytes.subarray(0, 8).toString("hex"))
+      expect(new Set(heads).size).toBe(heads.length)
+    }))
   })
 })
