@@ -8,6 +8,7 @@
  * On PostgreSQL (DATABASE_URL) and on PGlite (one connection for everything).
  */
 import { Effect } from "effect"
+import { sql } from "kysely"
 import { randomBytes } from "node:crypto"
 import { Accounts } from "../src/accounts/Accounts.ts"
 import { Database } from "../src/db/Database.ts"
@@ -17,7 +18,7 @@ import { ImportStages } from "../src/pipeline/ImportStages.ts"
 import { localStageRunner } from "../src/pipeline/LocalEngine.ts"
 import { runImport } from "../src/pipeline/runImport.ts"
 import { floorPGlite, floorPostgres, type FloorSql } from "./floor.ts"
-import { type Backend, fmt, type Options, pct, type Row, seconds, serviceEnv, servicesRuntime, withScratch } from "./lib.ts"
+import { type Backend, cpuDuring, fmt, type Options, pct, type Row, seconds, serviceEnv, servicesRuntime, withScratch } from "./lib.ts"
 import { pageFloor, type Query, queryThrough, templatePages } from "./pageFloor.ts"
 
 const IMPORTS = 20
@@ -83,25 +84,41 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
   const leads = options.quick ? 250 : 2500
   const runtime = servicesRuntime(serviceEnv(serviceUrl, { FAKE_PAGE_LATENCY_MS: "0" }))
   try {
-    // One small import first, so nothing is timed with a cold JIT or cold caches.
-    await runtime.runPromise(Effect.flatMap(startImports(1, 100), runAll))
+    // Small imports first, as many at once as the timed ones (so every connection of the pool has
+    // prepared and planned its statements): nothing is timed with a cold JIT, cold caches or plans.
+    await runtime.runPromise(Effect.flatMap(startImports(IMPORTS, 100), runAll))
     const runs = await runtime.runPromise(startImports(IMPORTS, leads))
-    const { imported, seconds: took } = await runtime.runPromise(runAll(runs))
+    if (serviceUrl) await runtime.runPromise(everyConnectionOpen)
+    // CPU as well as time: on a machine shared with neighbours, where each page's CPU goes (the
+    // service's process, the database's backends) moves less than the rate does.
+    const imports = await cpuDuring(serviceUrl, () => runtime.runPromise(runAll(runs)))
+    const { imported, seconds: took } = imports.result
     const floorDb = floorUrl ? floorPostgres(floorUrl, 1) : await floorPGlite()
     const floor = await floorInserts(floorDb, IMPORTS * leads).finally(() => floorDb.close())
     // The second floor writes what the imports wrote, page by page, in the imports' own database:
     // on PostgreSQL through a bare pool as large as the service's, on PGlite through its one connection.
-    const samePages = await withPageQuery(runtime, serviceUrl, async (query) =>
-      pageFloor(query, await templatePages(query, runs[0]!.importId), IMPORTS)
-    )
+    const samePages = await withPageQuery(runtime, serviceUrl, async (query) => {
+      const template = await templatePages(query, runs[0]!.importId)
+      return cpuDuring(serviceUrl, () => pageFloor(query, template, IMPORTS))
+    })
+    const cpu = {
+      service: imports.processMs / (imported / PAGE),
+      database: imports.databaseMs / (imported / PAGE),
+      floorClient: samePages.processMs / (samePages.result.rows / PAGE),
+      floorDatabase: samePages.databaseMs / (samePages.result.rows / PAGE)
+    }
+    // PGlite runs in the service's process: its CPU is the process's.
+    const cpuOf = (own: number, database: number, who: string) =>
+      serviceUrl ? `CPU a page ${fmt(own, 2)} + ${fmt(database, 2)} ms (${who} + database)` : `CPU a page ${fmt(own, 2)} ms (${who} with PGlite in it)`
     const rate = imported / took
     const row: Row = {
       section: "pipeline",
       backend,
       measure: `${IMPORTS} concurrent imports of ${fmt(leads)} leads${backend === "PGlite" ? " (one connection)" : " (pool of 10)"}`,
-      value: `${fmt(rate)} leads/s, ${fmt((1000 * PAGE) / rate, 2)} ms a page of 25 (${fmt(imported)} leads in ${fmt(took, 1)} s)`,
-      floor: `${fmt(floor)} rows/s (set-based INSERT, 2,500 a statement); ${fmt(samePages.leadsPerSecond)} leads/s (a page's writes, ` +
-        `5 statements and 3 commits a page: ${pct(rate, samePages.leadsPerSecond)} of it)`,
+      value: `${fmt(rate)} leads/s, ${fmt((1000 * PAGE) / rate, 2)} ms a page of 25 (${fmt(imported)} leads in ${fmt(took, 1)} s); ` +
+        cpuOf(cpu.service, cpu.database, "service"),
+      floor: `${fmt(floor)} rows/s (set-based INSERT, 2,500 a statement); ${fmt(samePages.result.leadsPerSecond)} leads/s (a page's writes, ` +
+        `5 statements and 3 commits a page: ${pct(rate, samePages.result.leadsPerSecond)} of it; ${cpuOf(cpu.floorClient, cpu.floorDatabase, "client")})`,
       ratio: pct(rate, floor),
       target: backend === "PostgreSQL" ? "≥ 10,000 leads/s (≤ 2.5 ms a page)" : "",
       data: {
@@ -111,7 +128,8 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
         seconds: took,
         leadsPerSecond: rate,
         floorRowsPerSecond: floor,
-        pageFloorLeadsPerSecond: samePages.leadsPerSecond
+        pageFloorLeadsPerSecond: samePages.result.leadsPerSecond,
+        cpuMsPerPage: cpu
       }
     }
     console.error(`pipeline ${backend}: ${row.value} | ${row.floor} | ${row.ratio}`)
@@ -121,6 +139,12 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
   }
 }
 
+/** Each connection of the service's pool opened (its backend started) before the timed imports. */
+const everyConnectionOpen = Effect.gen(function*() {
+  const db = yield* Database
+  yield* Effect.forEach(Array.from({ length: 10 }), () => db.query((q) => sql`select pg_sleep(0.01)`.execute(q)), { concurrency: "unbounded" })
+})
+
 /** Runs `f` with statements on the imports' database: a bare postgres.js pool, or the service's PGlite. */
 const withPageQuery = async <A>(
   runtime: ReturnType<typeof servicesRuntime>,
@@ -129,6 +153,8 @@ const withPageQuery = async <A>(
 ): Promise<A> => {
   if (serviceUrl) {
     const pool = floorPostgres(serviceUrl, 10)
+    // Every connection open before anything is counted: a backend's start is not a page's work.
+    await Promise.all(Array.from({ length: 10 }, () => pool.query("select pg_sleep(0.01)")))
     return f(pool.query).finally(() => pool.close())
   }
   const db = await runtime.runPromise(Effect.gen(function*() {
