@@ -94,12 +94,33 @@ export const servicesRuntime = (env: Record<string, string>) =>
   )
 
 /**
- * The service and its floor taking turns for `seconds` each: `slices` slices of whole seconds
- * (fewer when there are fewer seconds), the first of each pair alternating — service, floor,
- * floor, service, … — so a neighbour that slows the machine for a while slows both alike. Each
- * side's results, in order.
+ * `turns` turns each of the service and its floor, the first of each pair alternating — service,
+ * floor, floor, service, … — so a neighbour that slows the machine for a while slows both alike.
+ * Each side's results, in order.
  */
-export const takingTurns = async <A>(
+export const alternating = async <A>(
+  turns: number,
+  service: () => Promise<A>,
+  floor: () => Promise<A>
+): Promise<{ service: Array<A>; floor: Array<A> }> => {
+  const results = { service: [] as Array<A>, floor: [] as Array<A> }
+  for (let i = 0; i < turns; i++) {
+    if (i % 2 === 0) {
+      results.service.push(await service())
+      results.floor.push(await floor())
+    } else {
+      results.floor.push(await floor())
+      results.service.push(await service())
+    }
+  }
+  return results
+}
+
+/**
+ * The service and its floor taking turns (`alternating`) for `seconds` each: `slices` slices of
+ * whole seconds (fewer when there are fewer seconds).
+ */
+export const takingTurns = <A>(
   slices: number,
   seconds: number,
   service: (seconds: number) => Promise<A>,
@@ -107,17 +128,7 @@ export const takingTurns = async <A>(
 ): Promise<{ service: Array<A>; floor: Array<A> }> => {
   const turns = Math.max(1, Math.min(slices, Math.floor(seconds)))
   const slice = Math.max(1, Math.round(seconds / turns))
-  const results = { service: [] as Array<A>, floor: [] as Array<A> }
-  for (let i = 0; i < turns; i++) {
-    if (i % 2 === 0) {
-      results.service.push(await service(slice))
-      results.floor.push(await floor(slice))
-    } else {
-      results.floor.push(await floor(slice))
-      results.service.push(await service(slice))
-    }
-  }
-  return results
+  return alternating(turns, () => service(slice), () => floor(slice))
 }
 
 export const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length

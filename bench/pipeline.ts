@@ -4,7 +4,9 @@
  * runImport with the local stage runner — what the local engine does with a concurrency of 20 —
  * from a fake source without latency. The service's default pool (10 connections).
  * Floor, same run: set-based INSERTs of as many lead rows (the same fake leads), 2,500 a
- * statement, into a table shaped like list_rows, on one connection.
+ * statement, into a table shaped like list_rows, on one connection; and the page floor (pageFloor.ts).
+ * The imports and the page floor take turns (imports, floor, floor, imports), each with the CPU a
+ * page cost: this process's, and on PostgreSQL the database backends' (from /proc).
  * On PostgreSQL (DATABASE_URL) and on PGlite (one connection for everything).
  */
 import { Effect } from "effect"
@@ -18,7 +20,7 @@ import { ImportStages } from "../src/pipeline/ImportStages.ts"
 import { localStageRunner } from "../src/pipeline/LocalEngine.ts"
 import { runImport } from "../src/pipeline/runImport.ts"
 import { floorPGlite, floorPostgres, type FloorSql } from "./floor.ts"
-import { type Backend, cpuDuring, fmt, type Options, pct, type Row, seconds, serviceEnv, servicesRuntime, withScratch } from "./lib.ts"
+import { alternating, type Backend, cpuDuring, fmt, type Options, pct, type Row, seconds, serviceEnv, servicesRuntime, withScratch } from "./lib.ts"
 import { pageFloor, type Query, queryThrough, templatePages } from "./pageFloor.ts"
 
 const IMPORTS = 20
@@ -80,55 +82,84 @@ const floorInserts = async (db: FloorSql, total: number) => {
   return total / seconds(started)
 }
 
+/** What one turn of the imports, or of the page floor, did: leads, seconds and the CPU it took. */
+interface Turn {
+  readonly leads: number
+  readonly seconds: number
+  readonly processMs: number
+  readonly databaseMs: number
+}
+
+const sum = (turns: ReadonlyArray<Turn>, f: (t: Turn) => number) => turns.reduce((n, t) => n + f(t), 0)
+
 const measure = async (backend: Backend, options: Options, serviceUrl: string | undefined, floorUrl: string | undefined) => {
   const leads = options.quick ? 250 : 2500
+  // The imports and the page floor take turns (imports, floor, floor, imports): a neighbour that
+  // slows the machine for a while slows both alike. One turn each for the full run on PGlite
+  // (its 50,000 leads take minutes there).
+  const turns = backend === "PGlite" && !options.quick ? 1 : 2
   const runtime = servicesRuntime(serviceEnv(serviceUrl, { FAKE_PAGE_LATENCY_MS: "0" }))
   try {
     // Small imports first, as many at once as the timed ones (so every connection of the pool has
     // prepared and planned its statements): nothing is timed with a cold JIT, cold caches or plans.
     await runtime.runPromise(Effect.flatMap(startImports(IMPORTS, 100), runAll))
-    const runs = await runtime.runPromise(startImports(IMPORTS, leads))
     if (serviceUrl) await runtime.runPromise(everyConnectionOpen)
-    // CPU as well as time: on a machine shared with neighbours, where each page's CPU goes (the
-    // service's process, the database's backends) moves less than the rate does.
-    const imports = await cpuDuring(serviceUrl, () => runtime.runPromise(runAll(runs)))
-    const { imported, seconds: took } = imports.result
     const floorDb = floorUrl ? floorPostgres(floorUrl, 1) : await floorPGlite()
     const floor = await floorInserts(floorDb, IMPORTS * leads).finally(() => floorDb.close())
-    // The second floor writes what the imports wrote, page by page, in the imports' own database:
-    // on PostgreSQL through a bare pool as large as the service's, on PGlite through its one connection.
-    const samePages = await withPageQuery(runtime, serviceUrl, async (query) => {
-      const template = await templatePages(query, runs[0]!.importId)
-      return cpuDuring(serviceUrl, () => pageFloor(query, template, IMPORTS))
-    })
+    // The page floor writes what the imports wrote, page by page, in the imports' own database: on
+    // PostgreSQL through a bare pool as large as the service's, on PGlite through its one connection.
+    const pages = await pageQuery(runtime, serviceUrl)
+    let template: Awaited<ReturnType<typeof templatePages>> | undefined
+    // CPU as well as time: on a machine shared with neighbours, where each page's CPU goes (the
+    // service's process, the database's backends) moves less than the rate does.
+    const importsTurn = async (): Promise<Turn> => {
+      const runs = await runtime.runPromise(startImports(IMPORTS, leads))
+      const { result, processMs, databaseMs } = await cpuDuring(serviceUrl, () => runtime.runPromise(runAll(runs)))
+      template ??= await templatePages(pages.query, runs[0]!.importId)
+      return { leads: result.imported, seconds: result.seconds, processMs, databaseMs }
+    }
+    const floorTurn = async (): Promise<Turn> => {
+      const { result, processMs, databaseMs } = await cpuDuring(serviceUrl, () => pageFloor(pages.query, template!, IMPORTS))
+      return { leads: result.rows, seconds: result.seconds, processMs, databaseMs }
+    }
+    const taken = await alternating(turns, importsTurn, floorTurn).finally(() => pages.close())
+    const imported = sum(taken.service, (t) => t.leads)
+    const took = sum(taken.service, (t) => t.seconds)
+    const rate = imported / took
+    const pageRate = sum(taken.floor, (t) => t.leads) / sum(taken.floor, (t) => t.seconds)
+    const ratios = taken.service.map((t, i) => t.leads / t.seconds / (taken.floor[i]!.leads / taken.floor[i]!.seconds))
+    const perPage = (ts: ReadonlyArray<Turn>, f: (t: Turn) => number) => sum(ts, f) / (sum(ts, (t) => t.leads) / PAGE)
     const cpu = {
-      service: imports.processMs / (imported / PAGE),
-      database: imports.databaseMs / (imported / PAGE),
-      floorClient: samePages.processMs / (samePages.result.rows / PAGE),
-      floorDatabase: samePages.databaseMs / (samePages.result.rows / PAGE)
+      service: perPage(taken.service, (t) => t.processMs),
+      database: perPage(taken.service, (t) => t.databaseMs),
+      floorClient: perPage(taken.floor, (t) => t.processMs),
+      floorDatabase: perPage(taken.floor, (t) => t.databaseMs)
     }
     // PGlite runs in the service's process: its CPU is the process's.
     const cpuOf = (own: number, database: number, who: string) =>
       serviceUrl ? `CPU a page ${fmt(own, 2)} + ${fmt(database, 2)} ms (${who} + database)` : `CPU a page ${fmt(own, 2)} ms (${who} with PGlite in it)`
-    const rate = imported / took
+    const spread = turns > 1 ? `, turns ${pct(Math.min(...ratios), 1)}–${pct(Math.max(...ratios), 1)}` : ""
     const row: Row = {
       section: "pipeline",
       backend,
-      measure: `${IMPORTS} concurrent imports of ${fmt(leads)} leads${backend === "PGlite" ? " (one connection)" : " (pool of 10)"}`,
+      measure: `${IMPORTS} concurrent imports of ${fmt(leads)} leads${backend === "PGlite" ? " (one connection)" : " (pool of 10)"}` +
+        `, ${turns} turn${turns > 1 ? "s" : ""}`,
       value: `${fmt(rate)} leads/s, ${fmt((1000 * PAGE) / rate, 2)} ms a page of 25 (${fmt(imported)} leads in ${fmt(took, 1)} s); ` +
         cpuOf(cpu.service, cpu.database, "service"),
-      floor: `${fmt(floor)} rows/s (set-based INSERT, 2,500 a statement); ${fmt(samePages.result.leadsPerSecond)} leads/s (a page's writes, ` +
-        `5 statements and 3 commits a page: ${pct(rate, samePages.result.leadsPerSecond)} of it; ${cpuOf(cpu.floorClient, cpu.floorDatabase, "client")})`,
+      floor: `${fmt(floor)} rows/s (set-based INSERT, 2,500 a statement); ${fmt(pageRate)} leads/s (a page's writes, ` +
+        `5 statements and 3 commits a page: ${pct(rate, pageRate)} of it${spread}; ${cpuOf(cpu.floorClient, cpu.floorDatabase, "client")})`,
       ratio: pct(rate, floor),
       target: backend === "PostgreSQL" ? "≥ 10,000 leads/s (≤ 2.5 ms a page)" : "",
       data: {
         imports: IMPORTS,
         leadsEach: leads,
+        turns,
         imported,
         seconds: took,
         leadsPerSecond: rate,
         floorRowsPerSecond: floor,
-        pageFloorLeadsPerSecond: samePages.result.leadsPerSecond,
+        pageFloorLeadsPerSecond: pageRate,
+        pageFloorRatios: ratios,
         cpuMsPerPage: cpu
       }
     }
@@ -145,22 +176,21 @@ const everyConnectionOpen = Effect.gen(function*() {
   yield* Effect.forEach(Array.from({ length: 10 }), () => db.query((q) => sql`select pg_sleep(0.01)`.execute(q)), { concurrency: "unbounded" })
 })
 
-/** Runs `f` with statements on the imports' database: a bare postgres.js pool, or the service's PGlite. */
-const withPageQuery = async <A>(
+/** Statements on the imports' database: a bare postgres.js pool, or the service's PGlite. */
+const pageQuery = async (
   runtime: ReturnType<typeof servicesRuntime>,
-  serviceUrl: string | undefined,
-  f: (query: Query) => Promise<A>
-): Promise<A> => {
+  serviceUrl: string | undefined
+): Promise<{ readonly query: Query; readonly close: () => Promise<void> }> => {
   if (serviceUrl) {
     const pool = floorPostgres(serviceUrl, 10)
     // Every connection open before anything is counted: a backend's start is not a page's work.
     await Promise.all(Array.from({ length: 10 }, () => pool.query("select pg_sleep(0.01)")))
-    return f(pool.query).finally(() => pool.close())
+    return { query: pool.query, close: () => pool.close() }
   }
   const db = await runtime.runPromise(Effect.gen(function*() {
     return yield* Database
   }))
-  return f(queryThrough(db))
+  return { query: queryThrough(db), close: async () => {} }
 }
 
 export const runPipeline = async (options: Options): Promise<Array<Row>> => {
