@@ -29,6 +29,7 @@ let randomAt = randomPool.length
  * before the next call.
  */
 export const randomBytesPooled = (n: number): Buffer => {
+  if (n > randomPool.length) throw new RangeError(`at most ${randomPool.length} pooled random bytes at a time, not ${n}`)
   if (randomAt + n > randomPool.length) {
     randomFillSync(randomPool)
     randomAt = 0

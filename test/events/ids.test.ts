@@ -46,5 +46,6 @@ describe("minted ids", () => {
       const heads = drawn.map((bytes) => bytes.subarray(0, 8).toString("hex"))
       expect(new Set(heads).size).toBe(heads.length)
     }))
+    expect(() => randomBytesPooled(4097)).toThrow(RangeError)
   })
 })
