@@ -1,10 +1,12 @@
 /**
  * The platform rules the runtime harness (test/support/trigger-runtime) applies on its own,
- * without processes: queue concurrency per key, idempotency keys (TTL, release on failure)
- * and the status a run ends with. Tests built on the harness rely on these.
+ * without processes: queue concurrency per key, idempotency keys (TTL, release on failure),
+ * the status a run ends with, and no child for a parent that has ended. Tests built on the
+ * harness rely on these.
  */
 import { describe, expect, it } from "vitest"
 import { QueueSlots } from "../support/trigger-runtime/concurrency.ts"
+import { RunController } from "../support/trigger-runtime/controller.ts"
 import { IdempotencyKeys, ttlMs } from "../support/trigger-runtime/idempotency.ts"
 import { newRunId, RELEASES_IDEMPOTENCY_KEY, statusOfFailure } from "../support/trigger-runtime/runs.ts"
 
@@ -42,5 +44,30 @@ describe("trigger runtime harness rules", () => {
     expect(statusOfFailure({ type: "INTERNAL_ERROR", code: "TASK_PROCESS_EXITED_WITH_NON_ZERO_CODE" })).toBe("CRASHED")
     expect(statusOfFailure({ type: "INTERNAL_ERROR", code: "COULD_NOT_IMPORT_TASK" })).toBe("SYSTEM_FAILURE")
     expect(newRunId()).toMatch(/^run_[a-z0-9]{24}$/)
+  })
+
+  it("a trigger whose parent has ended is refused, as the platform refuses it; before that it is a child", async () => {
+    const controller = new RunController({
+      manifest: { tasks: [{ id: "parent" }, { id: "child" }] } as never,
+      internals: {} as never,
+      pool: {} as never,
+      apiUrl: "http://127.0.0.1:0",
+      secretKey: "tr_dev_test",
+      env: () => ({}),
+      autoRun: () => false,
+      timeScale: 0,
+      concurrency: false,
+      log: () => {}
+    })
+    const parent = await controller.trigger("parent", { payload: {} })
+    if (parent === undefined || "refused" in parent) throw new Error("the parent was not created")
+    const child = await controller.trigger("child", { payload: {}, options: { parentRunId: parent.id } })
+    if (child === undefined || "refused" in child) throw new Error("the child was not created")
+    expect(controller.runs.get(child.id)?.parentId).toBe(parent.id)
+    await controller.cancel(parent.id)
+    expect(controller.runs.get(parent.id)?.status).toBe("CANCELED")
+    expect(await controller.trigger("child", { payload: {}, options: { parentRunId: parent.id } }))
+      .toEqual({ refused: "Cannot trigger child as the parent run has a status of CANCELED" })
+    expect([...controller.runs.values()].filter((r) => r.parentId === parent.id)).toHaveLength(1)
   })
 })

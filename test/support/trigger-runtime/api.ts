@@ -72,7 +72,8 @@ export const apiRoutes = (controller: RunController, log: (line: string) => void
     path: /^\/api\/v1\/tasks\/([^/]+)\/trigger$/,
     handle: async (request, [taskId]) => {
       const created = await controller.trigger(taskId!, request.body ?? {})
-      return created === undefined ? json({ error: `Task ${taskId} not found` }, 404) : json(created)
+      if (created === undefined) return json({ error: `Task ${taskId} not found` }, 404)
+      return "refused" in created ? json({ error: created.refused }, 422) : json(created)
     }
   },
   {

@@ -106,6 +106,11 @@ export class RunController {
       return { id: cached, isCached: true }
     }
     const parent = typeof options.parentRunId === "string" ? this.runs.get(options.parentRunId) : undefined
+    // As the platform refuses it (TriggerTaskService, a ServiceValidationError): no new child for a
+    // parent that has ended — a parent canceled while its process still runs starts no next stage.
+    if (parent !== undefined && isFinal(parent.status)) {
+      return { refused: `Cannot trigger ${taskId} as the parent run has a status of ${parent.status}` }
+    }
     const run: Run = {
       id: newRunId(),
       taskId,
@@ -145,7 +150,8 @@ export class RunController {
     const { tags, queue, concurrencyKey, maxAttempts, maxDuration, machine, metadata, payloadType } = original.options
     const options = Object.fromEntries(Object.entries({ tags, queue, concurrencyKey, maxAttempts, maxDuration, machine, metadata, payloadType }).filter(([, v]) => v !== undefined))
     const replayed = await this.trigger(original.taskId, { payload: original.payloadPacket.data, options }, original.id)
-    return replayed!.id
+    if (replayed === undefined || "refused" in replayed) throw new Error(`replay of ${runId}: ${replayed?.refused ?? "no such task"}`)
+    return replayed.id
   }
 
   /**
