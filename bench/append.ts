@@ -18,7 +18,7 @@ import { CreditsGranted } from "../events/index.ts"
 import { Database } from "../src/db/Database.ts"
 import { EventStore } from "../src/eventstore/EventStore.ts"
 import { type FloorSql, floorPGlite, floorPostgres } from "./floor.ts"
-import { type Backend, checkpoint, fmt, mean, type Options, pct, type Row, serviceEnv, takingTurns, withScratch } from "./lib.ts"
+import { type Backend, checkpoint, fmt, mean, type Options, pct, type Row, serviceEnv, spread, takingTurns, withScratch } from "./lib.ts"
 
 const WRITERS = [1, 16]
 
@@ -115,14 +115,13 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
       const store = mean(turns.service)
       const floor = mean(turns.floor)
       const ratios = turns.service.map((rate, i) => rate / turns.floor[i]!)
-      const spread = `${pct(Math.min(...ratios), 1)}–${pct(Math.max(...ratios), 1)}`
       const row: Row = {
         section: "append",
         backend,
         measure: `EventStore.append, ${writers} writer${writers > 1 ? "s" : ""} (own streams, 1 event each)`,
         value: `${fmt(store)} events/s`,
         floor: `${fmt(floor)} inserts/s (${floorUrl ? `pgbench -c ${writers}` : `PGlite, ${writers} loops`})`,
-        ratio: `${pct(store, floor)} (slices ${spread})`,
+        ratio: `${pct(store, floor)} (slices ${spread(ratios)})`,
         target: writers === 16 ? "≥ 60 %" : "",
         data: { writers, store, floor, ratios, floorTool: floorUrl ? "pgbench -M prepared" : "PGlite" }
       }

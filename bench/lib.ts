@@ -138,6 +138,8 @@ export const seconds = (started: number) => (performance.now() - started) / 1000
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
 export const pct = (value: number, floor: number) => `${fmt((100 * value) / floor)} %`
+/** The lowest and highest of the turns' ratios to their floor ("45 %–53 %"): how steady the machine was. */
+export const spread = (ratios: ReadonlyArray<number>) => `${pct(Math.min(...ratios), 1)}–${pct(Math.max(...ratios), 1)}`
 
 /** VmRSS of a process, in MB (Linux). */
 export const rssMb = (pid: number = process.pid): number => {

@@ -20,10 +20,12 @@ import { ImportStages } from "../src/pipeline/ImportStages.ts"
 import { localStageRunner } from "../src/pipeline/LocalEngine.ts"
 import { runImport } from "../src/pipeline/runImport.ts"
 import { floorPGlite, floorPostgres, type FloorSql } from "./floor.ts"
-import { alternating, type Backend, cpuDuring, fmt, type Options, pct, type Row, seconds, serviceEnv, servicesRuntime, withScratch } from "./lib.ts"
+import { alternating, type Backend, cpuDuring, fmt, type Options, pct, type Row, seconds, serviceEnv, servicesRuntime, spread, withScratch } from "./lib.ts"
 import { pageFloor, type Query, queryThrough, templatePages } from "./pageFloor.ts"
 
 const IMPORTS = 20
+/** The service's default pool, and the page floor's. */
+const POOL = 10
 const PAGE = 25
 
 export const searchUrl = (label: string) =>
@@ -138,16 +140,15 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
     // PGlite runs in the service's process: its CPU is the process's.
     const cpuOf = (own: number, database: number, who: string) =>
       serviceUrl ? `CPU a page ${fmt(own, 2)} + ${fmt(database, 2)} ms (${who} + database)` : `CPU a page ${fmt(own, 2)} ms (${who} with PGlite in it)`
-    const spread = turns > 1 ? `, turns ${pct(Math.min(...ratios), 1)}–${pct(Math.max(...ratios), 1)}` : ""
     const row: Row = {
       section: "pipeline",
       backend,
-      measure: `${IMPORTS} concurrent imports of ${fmt(leads)} leads${backend === "PGlite" ? " (one connection)" : " (pool of 10)"}` +
+      measure: `${IMPORTS} concurrent imports of ${fmt(leads)} leads${backend === "PGlite" ? " (one connection)" : ` (pool of ${POOL})`}` +
         `, ${turns} turn${turns > 1 ? "s" : ""}`,
       value: `${fmt(rate)} leads/s, ${fmt((1000 * PAGE) / rate, 2)} ms a page of 25 (${fmt(imported)} leads in ${fmt(took, 1)} s); ` +
         cpuOf(cpu.service, cpu.database, "service"),
       floor: `${fmt(floor)} rows/s (set-based INSERT, 2,500 a statement); ${fmt(pageRate)} leads/s (a page's writes, ` +
-        `5 statements and 3 commits a page: ${pct(rate, pageRate)} of it${spread}; ${cpuOf(cpu.floorClient, cpu.floorDatabase, "client")})`,
+        `5 statements and 3 commits a page: ${pct(rate, pageRate)} of it${turns > 1 ? `, turns ${spread(ratios)}` : ""}; ${cpuOf(cpu.floorClient, cpu.floorDatabase, "client")})`,
       ratio: pct(rate, floor),
       target: backend === "PostgreSQL" ? "≥ 10,000 leads/s (≤ 2.5 ms a page)" : "",
       data: {
@@ -173,7 +174,7 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
 /** Each connection of the service's pool opened (its backend started) before the timed imports. */
 const everyConnectionOpen = Effect.gen(function*() {
   const db = yield* Database
-  yield* Effect.forEach(Array.from({ length: 10 }), () => db.query((q) => sql`select pg_sleep(0.01)`.execute(q)), { concurrency: "unbounded" })
+  yield* Effect.forEach(Array.from({ length: POOL }), () => db.query((q) => sql`select pg_sleep(0.01)`.execute(q)), { concurrency: "unbounded" })
 })
 
 /** Statements on the imports' database: a bare postgres.js pool, or the service's PGlite. */
@@ -182,9 +183,9 @@ const pageQuery = async (
   serviceUrl: string | undefined
 ): Promise<{ readonly query: Query; readonly close: () => Promise<void> }> => {
   if (serviceUrl) {
-    const pool = floorPostgres(serviceUrl, 10)
+    const pool = floorPostgres(serviceUrl, POOL)
     // Every connection open before anything is counted: a backend's start is not a page's work.
-    await Promise.all(Array.from({ length: 10 }, () => pool.query("select pg_sleep(0.01)")))
+    await Promise.all(Array.from({ length: POOL }, () => pool.query("select pg_sleep(0.01)")))
     return { query: pool.query, close: () => pool.close() }
   }
   const db = await runtime.runPromise(Effect.gen(function*() {

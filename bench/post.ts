@@ -21,7 +21,7 @@ import { ServerLive, ServicesLive } from "../src/app.ts"
 import { Accounts } from "../src/accounts/Accounts.ts"
 import { Database } from "../src/db/Database.ts"
 import { type FloorSql, floorPGlite, floorPostgres } from "./floor.ts"
-import { type Backend, cpuDuring, fmt, type Options, pct, type Row, serviceEnv, takingTurns, withScratch } from "./lib.ts"
+import { type Backend, cpuDuring, fmt, type Options, pct, type Row, serviceEnv, spread, takingTurns, withScratch } from "./lib.ts"
 import type { LoadResult, LoadSpec } from "./load-worker.ts"
 
 const USERS = 64
@@ -220,7 +220,7 @@ const measure = async (backend: Backend, options: Options, databaseUrl: string |
         measure: `POST import, ${USERS} users, ${connections} connection${connections > 1 ? "s" : ""}`,
         value: line(s),
         floor: line(f),
-        ratio: `${pct(s.reqPerSec, f.reqPerSec)}${ratios.length > 1 ? ` (slices ${pct(Math.min(...ratios), 1)}–${pct(Math.max(...ratios), 1)})` : ""}`,
+        ratio: `${pct(s.reqPerSec, f.reqPerSec)}${ratios.length > 1 ? ` (slices ${spread(ratios)})` : ""}`,
         target: connections >= 8 ? `≥ 50 %${connections === 32 ? ", p99 < 50 ms" : ""}, non-200 = 0` : "non-200 = 0",
         data: { connections, service: s, floor: f }
       }
