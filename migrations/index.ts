@@ -13,6 +13,7 @@ import * as m0010 from "./0010_events_data_lz4.ts"
 import * as m0011 from "./0011_local_engine_heartbeats.ts"
 import * as m0012 from "./0012_drop_unread_event_indexes.ts"
 import * as m0013 from "./0013_import_lock_check_and_look_up.ts"
+import * as m0014 from "./0014_imports_active_by_age.ts"
 
 export const migrations: Record<string, Migration> = {
   "0001_event_store": m0001,
@@ -27,5 +28,6 @@ export const migrations: Record<string, Migration> = {
   "0010_events_data_lz4": m0010,
   "0011_local_engine_heartbeats": m0011,
   "0012_drop_unread_event_indexes": m0012,
-  "0013_import_lock_check_and_look_up": m0013
+  "0013_import_lock_check_and_look_up": m0013,
+  "0014_imports_active_by_age": m0014
 }

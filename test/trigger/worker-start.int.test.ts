@@ -24,7 +24,7 @@ import { runTask, useTaskRuntime } from "../../trigger/runtime.ts"
 import { backend, createScratchDatabase, TestDatabase } from "../support/db.ts"
 import { adminUrl, withDatabase } from "../support/postgres-url.ts"
 
-const MIGRATIONS = ["0001_event_store", "0002_accounts_and_read_models", "0003_import_lifecycle", "0004_tokens_and_rate_limits", "0005_idempotency_keys", "0006_support", "0007_start_import_function", "0008_import_lock_and_check", "0009_import_lock_and_check_probes", "0010_events_data_lz4", "0011_local_engine_heartbeats", "0012_drop_unread_event_indexes", "0013_import_lock_check_and_look_up"]
+const MIGRATIONS = ["0001_event_store", "0002_accounts_and_read_models", "0003_import_lifecycle", "0004_tokens_and_rate_limits", "0005_idempotency_keys", "0006_support", "0007_start_import_function", "0008_import_lock_and_check", "0009_import_lock_and_check_probes", "0010_events_data_lz4", "0011_local_engine_heartbeats", "0012_drop_unread_event_indexes", "0013_import_lock_check_and_look_up", "0014_imports_active_by_age"]
 
 /** Runs `f` with these process environment variables (undefined: unset), then puts them back. */
 const withEnv = async <A>(vars: Record<string, string | undefined>, f: () => Promise<A>): Promise<A> => {
