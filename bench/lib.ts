@@ -166,26 +166,36 @@ export const cpuMsOf = (pids: Iterable<number>): number => {
  * CPU used while `work` runs, in ms: this process's, and that of the PostgreSQL server backends
  * connected to `databaseUrl`'s database (same machine; those there when it ends, which a pool
  * keeps). Without a URL (PGlite runs in this process) the database's is part of this process's.
+ * And the WAL the server wrote meanwhile, in bytes (0 on PGlite): what the writes cost the disk, a
+ * figure the machine's neighbours do not move (but the whole server's: autovacuum, and the full pages
+ * written after a checkpoint, count too).
  */
 export const cpuDuring = async <A>(databaseUrl: string | undefined, work: () => Promise<A>) => {
-  const backends = async () => {
-    if (databaseUrl === undefined) return new Map<number, number>()
+  const sample = async () => {
+    if (databaseUrl === undefined) return { backends: new Map<number, number>(), wal: 0n }
     const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
     try {
       const rows = await sql<Array<{ pid: number }>>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`
-      return new Map(rows.map(({ pid }) => [pid, cpuMsOf([pid])]))
+      const [position] = await sql<Array<{ lsn: string }>>`select pg_current_wal_lsn()::text as lsn`
+      return { backends: new Map(rows.map(({ pid }) => [pid, cpuMsOf([pid])])), wal: walOffset(position!.lsn) }
     } finally {
       await sql.end()
     }
   }
-  const before = await backends()
+  const before = await sample()
   const own = process.cpuUsage()
   const result = await work()
   const used = process.cpuUsage(own)
-  const after = await backends()
+  const after = await sample()
   let database = 0
-  for (const [pid, ms] of after) database += ms - (before.get(pid) ?? 0)
-  return { result, processMs: (used.user + used.system) / 1000, databaseMs: database }
+  for (const [pid, ms] of after.backends) database += ms - (before.backends.get(pid) ?? 0)
+  return { result, processMs: (used.user + used.system) / 1000, databaseMs: database, walBytes: Number(after.wal - before.wal) }
+}
+
+/** A WAL position (`pg_lsn`, "hi/lo" in hex) as a byte offset. */
+export const walOffset = (lsn: string): bigint => {
+  const [hi, lo] = lsn.split("/")
+  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`)
 }
 
 /** Samples this process's RSS every `everyMs` until stopped; the peak in MB. */

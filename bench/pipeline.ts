@@ -84,12 +84,13 @@ const floorInserts = async (db: FloorSql, total: number) => {
   return total / seconds(started)
 }
 
-/** What one turn of the imports, or of the page floor, did: leads, seconds and the CPU it took. */
+/** What one turn of the imports, or of the page floor, did: leads, seconds, the CPU and the WAL it took. */
 interface Turn {
   readonly leads: number
   readonly seconds: number
   readonly processMs: number
   readonly databaseMs: number
+  readonly walBytes: number
 }
 
 const sum = (turns: ReadonlyArray<Turn>, f: (t: Turn) => number) => turns.reduce((n, t) => n + f(t), 0)
@@ -116,13 +117,13 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
     // service's process, the database's backends) moves less than the rate does.
     const importsTurn = async (): Promise<Turn> => {
       const runs = await runtime.runPromise(startImports(IMPORTS, leads))
-      const { result, processMs, databaseMs } = await cpuDuring(serviceUrl, () => runtime.runPromise(runAll(runs)))
+      const { result, processMs, databaseMs, walBytes } = await cpuDuring(serviceUrl, () => runtime.runPromise(runAll(runs)))
       template ??= await templatePages(pages.query, runs[0]!.importId)
-      return { leads: result.imported, seconds: result.seconds, processMs, databaseMs }
+      return { leads: result.imported, seconds: result.seconds, processMs, databaseMs, walBytes }
     }
     const floorTurn = async (): Promise<Turn> => {
-      const { result, processMs, databaseMs } = await cpuDuring(serviceUrl, () => pageFloor(pages.query, template!, IMPORTS))
-      return { leads: result.rows, seconds: result.seconds, processMs, databaseMs }
+      const { result, processMs, databaseMs, walBytes } = await cpuDuring(serviceUrl, () => pageFloor(pages.query, template!, IMPORTS))
+      return { leads: result.rows, seconds: result.seconds, processMs, databaseMs, walBytes }
     }
     const taken = await alternating(turns, importsTurn, floorTurn).finally(() => pages.close())
     const imported = sum(taken.service, (t) => t.leads)
@@ -137,18 +138,21 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
       floorClient: perPage(taken.floor, (t) => t.processMs),
       floorDatabase: perPage(taken.floor, (t) => t.databaseMs)
     }
+    const walKbPerPage = { service: perPage(taken.service, (t) => t.walBytes) / 1024, floor: perPage(taken.floor, (t) => t.walBytes) / 1024 }
     // PGlite runs in the service's process: its CPU is the process's.
-    const cpuOf = (own: number, database: number, who: string) =>
-      serviceUrl ? `CPU a page ${fmt(own, 2)} + ${fmt(database, 2)} ms (${who} + database)` : `CPU a page ${fmt(own, 2)} ms (${who} with PGlite in it)`
+    const cpuOf = (own: number, database: number, who: string, walKb: number) =>
+      serviceUrl
+        ? `CPU a page ${fmt(own, 2)} + ${fmt(database, 2)} ms (${who} + database), WAL ${fmt(walKb, 1)} KB`
+        : `CPU a page ${fmt(own, 2)} ms (${who} with PGlite in it)`
     const row: Row = {
       section: "pipeline",
       backend,
       measure: `${IMPORTS} concurrent imports of ${fmt(leads)} leads${backend === "PGlite" ? " (one connection)" : ` (pool of ${POOL})`}` +
         `, ${turns} turn${turns > 1 ? "s" : ""}`,
       value: `${fmt(rate)} leads/s, ${fmt((1000 * PAGE) / rate, 2)} ms a page of 25 (${fmt(imported)} leads in ${fmt(took, 1)} s); ` +
-        cpuOf(cpu.service, cpu.database, "service"),
+        cpuOf(cpu.service, cpu.database, "service", walKbPerPage.service),
       floor: `${fmt(floor)} rows/s (set-based INSERT, 2,500 a statement); ${fmt(pageRate)} leads/s (a page's writes, ` +
-        `5 statements and 3 commits a page: ${pct(rate, pageRate)} of it${turns > 1 ? `, turns ${spread(ratios)}` : ""}; ${cpuOf(cpu.floorClient, cpu.floorDatabase, "client")})`,
+        `5 statements and 3 commits a page: ${pct(rate, pageRate)} of it${turns > 1 ? `, turns ${spread(ratios)}` : ""}; ${cpuOf(cpu.floorClient, cpu.floorDatabase, "client", walKbPerPage.floor)})`,
       ratio: pct(rate, floor),
       target: backend === "PostgreSQL" ? "≥ 10,000 leads/s (≤ 2.5 ms a page)" : "",
       data: {
@@ -161,7 +165,8 @@ const measure = async (backend: Backend, options: Options, serviceUrl: string | 
         floorRowsPerSecond: floor,
         pageFloorLeadsPerSecond: pageRate,
         pageFloorRatios: ratios,
-        cpuMsPerPage: cpu
+        cpuMsPerPage: cpu,
+        walKbPerPage: serviceUrl ? walKbPerPage : undefined
       }
     }
     console.error(`pipeline ${backend}: ${row.value} | ${row.floor} | ${row.ratio}`)

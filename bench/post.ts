@@ -158,6 +158,7 @@ interface Slice {
   readonly result: LoadResult
   readonly processMs: number
   readonly databaseMs: number
+  readonly walBytes: number
 }
 
 /**
@@ -181,7 +182,8 @@ const merged = (slices: ReadonlyArray<Slice>) => {
     non200: sum((s) => s.result.non200),
     statusCodes,
     slices: slices.map((s) => s.result.reqPerSec),
-    cpu: { process: sum((s) => s.processMs) / Math.max(1, requests), database: sum((s) => s.databaseMs) / Math.max(1, requests) }
+    cpu: { process: sum((s) => s.processMs) / Math.max(1, requests), database: sum((s) => s.databaseMs) / Math.max(1, requests) },
+    walKb: sum((s) => s.walBytes) / 1024 / Math.max(1, requests)
   }
 }
 
@@ -212,7 +214,7 @@ const measure = async (backend: Backend, options: Options, databaseUrl: string |
       const cpu = (r: typeof s) =>
         databaseUrl === undefined
           ? `CPU ${fmt(r.cpu.process, 2)} ms a request`
-          : `CPU ${fmt(r.cpu.process, 2)} + ${fmt(r.cpu.database, 2)} ms a request (server + database)`
+          : `CPU ${fmt(r.cpu.process, 2)} + ${fmt(r.cpu.database, 2)} ms a request (server + database), WAL ${fmt(r.walKb, 1)} KB`
       const line = (r: typeof s) => `${fmt(r.reqPerSec)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, non-200 ${r.non200}; ${cpu(r)}`
       const row: Row = {
         section: "post",

@@ -30,7 +30,7 @@ describe(`the bench script (${backend})`, () => {
       expect(output).toMatch(process.env.DATABASE_URL ? /PostgreSQL \(DATABASE_URL/ : /DATABASE_URL is not set — PGlite only/)
       expect(output).toContain("| section | backend | measure | result | floor (same run) | ratio | target |")
       const written = JSON.parse(readFileSync(results, "utf8")) as {
-        results: Record<string, Array<{ data: { service?: { requests: number; non200: number; cpu: { process: number; database: number } }; floor?: unknown } }>>
+        results: Record<string, Array<{ data: { service?: { requests: number; non200: number; cpu: { process: number; database: number }; walKb: number }; floor?: { walKb: number } } }>>
       }
       expect(written.results.post).toHaveLength(3)
       // At 1 connection something is answered within the second; under 32 on a busy PGlite, maybe
@@ -42,6 +42,12 @@ describe(`the bench script (${backend})`, () => {
       expect(cpu.process, output).toBeGreaterThan(0)
       if (process.env.DATABASE_URL) expect(cpu.database, output).toBeGreaterThan(0)
       else expect(cpu.database, output).toBe(0)
+      // And the WAL each request cost the server, on PostgreSQL: the service's and its floor's.
+      const { service, floor } = written.results.post![0]!.data
+      if (process.env.DATABASE_URL) {
+        expect(service!.walKb, output).toBeGreaterThan(0)
+        expect(floor!.walKb, output).toBeGreaterThan(0)
+      } else expect(service!.walKb, output).toBe(0)
       expect(written.results.append).toHaveLength(2)
     } finally {
       rmSync(dir, { recursive: true, force: true })
