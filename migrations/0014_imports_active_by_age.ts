@@ -5,7 +5,7 @@
  * new version of the row into every index of `imports` (four) and leaves the old one for vacuum.
  * Keyed by `updated_at`, three of an import's four updates a page were such updates; keyed by
  * `created_at`, which never changes, they stay on the row's page and touch no index
- * (test/db/hot-updates.int). 20 imports of 2,500 leads, three times: the updates HOT 25 → 99 %, the
+ * (test/db/hot-updates.int). 80 imports of 2,500 leads, four runs of 20: the updates HOT 25 → 99 %, the
  * table 712–729 → 74–115 KB, its dead rows ~24,300 → ~300.
  *
  * The reconciler still reads only active imports (the index's predicate); it filters them by

@@ -31,5 +31,6 @@ layer(TestDatabase(), { excludeTestServices: true })(`walOffset (${backend})`, (
       const before = walOffset(yield* Effect.promise(now))
       yield* db.query((q) => sql`create table wal_offset_probe as select g from generate_series(1, 1000) g`.execute(q))
       expect(walOffset(yield* Effect.promise(now))).toBeGreaterThan(before)
+      yield* db.query((q) => sql`drop table wal_offset_probe`.execute(q))
     }))
 })
